@@ -1,0 +1,3 @@
+from mcp_push.cli import main
+
+raise SystemExit(main())

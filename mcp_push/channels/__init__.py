@@ -1,0 +1,58 @@
+"""Channel registry: every module in this package that defines a Channel subclass with an ``id``.
+
+Adding a provider means adding one module; nothing else needs editing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Mapping
+from functools import cache
+
+from mcp_push.channels.base import Channel, HttpClients, Message, Receipt
+from mcp_push.channels.errors import DeliveryError, PermanentError, RateLimitedError, TransientError
+
+__all__ = [
+    "Channel",
+    "DeliveryError",
+    "HttpClients",
+    "Message",
+    "PermanentError",
+    "RateLimitedError",
+    "Receipt",
+    "TransientError",
+    "all_channels",
+    "enabled_ids",
+    "get_channel_class",
+]
+
+_NOT_CHANNELS = {"base", "errors", "redact"}
+
+
+@cache
+def all_channels() -> dict[str, type[Channel]]:
+    """Every known channel class by id, in id order."""
+    found: dict[str, type[Channel]] = {}
+    for info in pkgutil.iter_modules(__path__):
+        if info.name in _NOT_CHANNELS or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, Channel)
+                and value.__module__ == module.__name__
+                and getattr(value, "id", None)
+            ):
+                found[value.id] = value
+    return dict(sorted(found.items()))
+
+
+def get_channel_class(channel_id: str) -> type[Channel] | None:
+    return all_channels().get(channel_id)
+
+
+def enabled_ids(env: Mapping[str, str]) -> list[str]:
+    """Ids of the channels whose required variables are all set."""
+    return [cid for cid, cls in all_channels().items() if cls.enabled(env)]

@@ -1,0 +1,62 @@
+"""Bark: POST {server}/push with the device key in the JSON body (kept out of the URL).
+
+BARK_PUSH is either a bare device key (api.day.app) or a URL ending in the key
+(self-hosted bark-server), as QingLong accepts.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from mcp_push.channels.base import HttpChannel, HttpRequest, Message, Receipt, Setting, code_error, json_body
+from mcp_push.channels.errors import PermanentError
+
+DEFAULT_SERVER = "https://api.day.app"
+OPTIONS = {
+    "BARK_ARCHIVE": "isArchive",
+    "BARK_GROUP": "group",
+    "BARK_SOUND": "sound",
+    "BARK_ICON": "icon",
+    "BARK_LEVEL": "level",
+    "BARK_URL": "url",
+}
+
+
+class Bark(HttpChannel):
+    id = "bark"
+    name = "Bark"
+    settings = (
+        Setting("BARK_PUSH", required=True, secret=True, example="https://api.day.app/DxHcxxxxxRxxxxxxcm"),
+        *(Setting(name) for name in OPTIONS),
+    )
+
+    def _server_and_key(self) -> tuple[str, str]:
+        push = self.get("BARK_PUSH").rstrip("/")
+        if push.startswith(("http://", "https://")):
+            server, _, key = push.rpartition("/")
+            return server, key
+        return DEFAULT_SERVER, push
+
+    def secret_values(self) -> list[str]:
+        return [*super().secret_values(), self._server_and_key()[1]]
+
+    def request(self, message: Message) -> HttpRequest:
+        server, key = self._server_and_key()
+        payload: dict[str, object] = {"device_key": key, "title": message.title, "body": message.content}
+        for variable, field in OPTIONS.items():
+            if self.get(variable):
+                payload[field] = self.get(variable)
+        if payload.get("isArchive") is not None:
+            payload["isArchive"] = 1 if str(payload["isArchive"]).lower() in {"1", "true", "yes"} else 0
+        return HttpRequest("POST", f"{server}/push", json=payload)
+
+    def interpret(self, response: httpx.Response) -> Receipt:
+        body = json_body(response)
+        if response.is_success and body.get("code") == 200:
+            return Receipt()
+        code = body.get("code", response.status_code)
+        message = str(body.get("message", ""))
+        # A 500 is an APNs failure: worth retrying unless APNs says the device is gone for good.
+        if "BadDeviceToken" in message or "Unregistered" in message:
+            raise PermanentError(f"{message} (code {code}); re-copy the device key from the Bark app", code=code)
+        raise code_error(response, code, message, transient={500: None})

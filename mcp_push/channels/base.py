@@ -1,0 +1,308 @@
+"""The shared half of every channel: settings, HTTP, timeouts, classification, redaction.
+
+A channel module declares its id, its environment variables, its documented rate limit,
+the request it makes and the rule that says which answer means success. Everything else
+(sending, turning network trouble and HTTP statuses into retry-or-not, masking secrets)
+lives here, so a provider file stays a request and a success rule.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from mcp_push.channels.errors import DeliveryError, PermanentError, RateLimitedError, TransientError
+from mcp_push.channels.redact import Redactor, mask
+
+TRUNCATION_MARKER = "\n…[truncated]"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable a channel reads."""
+
+    name: str
+    required: bool = False
+    secret: bool = False
+    example: str = ""
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A provider's documented limit: at most ``count`` messages every ``per`` seconds."""
+
+    count: int
+    per: float
+
+
+@dataclass(frozen=True)
+class Message:
+    """What a channel delivers. ``text`` is the title and content joined for title-less APIs."""
+
+    title: str
+    content: str
+    run_id: str = ""
+    ticket: str = ""
+    event: str | None = None
+
+    @property
+    def text(self) -> str:
+        return f"{self.title}\n\n{self.content}" if self.content else self.title
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A provider's acknowledgement; ``provider_id`` is its message id when it gives one."""
+
+    provider_id: str | None = None
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """A request a channel wants made; the base sends it."""
+
+    method: str
+    url: str
+    json: Any = None
+    data: Mapping[str, Any] | None = None
+    content: bytes | str | None = None
+    params: Mapping[str, Any] | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class HttpClients:
+    """One pooled httpx client per proxy, shared by every channel of a process (thread-safe)."""
+
+    def __init__(self, timeout: float):
+        self._timeout = timeout
+        self._clients: dict[str | None, httpx.Client] = {}
+        self._lock = threading.Lock()
+
+    def get(self, proxy: str | None = None) -> httpx.Client:
+        with self._lock:
+            client = self._clients.get(proxy)
+            if client is None:
+                client = httpx.Client(
+                    timeout=self._timeout,
+                    proxy=proxy,
+                    follow_redirects=False,
+                    headers={"User-Agent": "mcp-push"},
+                )
+                self._clients[proxy] = client
+            return client
+
+    def close(self) -> None:
+        with self._lock:
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()
+
+
+def with_origin(url: str, origin: str | None) -> str:
+    """Swap a URL's scheme, host and port for ``origin``'s, keeping origin's path as a prefix."""
+    if not origin:
+        return url
+    target = urlsplit(url)
+    relay = urlsplit(origin if "://" in origin else f"http://{origin}")
+    path = relay.path.rstrip("/") + (target.path or "/")
+    return urlunsplit((relay.scheme, relay.netloc, path, target.query, target.fragment))
+
+
+def truncate(text: str, limit: int, *, unit: str = "chars") -> str:
+    """Cut ``text`` to ``limit`` characters (or UTF-8 bytes) with a visible marker."""
+    if unit == "bytes":
+        encoded = text.encode("utf-8")
+        if len(encoded) <= limit:
+            return text
+        room = limit - len(TRUNCATION_MARKER.encode("utf-8"))
+        return encoded[:room].decode("utf-8", errors="ignore") + TRUNCATION_MARKER
+    if len(text) <= limit:
+        return text
+    return text[: limit - len(TRUNCATION_MARKER)] + TRUNCATION_MARKER
+
+
+def retry_after_header(response: httpx.Response) -> float | None:
+    """Seconds from a Retry-After header (delta or HTTP date), if present and sane."""
+    raw = response.headers.get("Retry-After")
+    if not raw:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    date = response.headers.get("Date")
+    now = parsedate_to_datetime(date) if date else None
+    if now is None:
+        return None
+    return max(0.0, (when - now).total_seconds())
+
+
+def excerpt(response: httpx.Response, limit: int = 300) -> str:
+    text = response.text.strip().replace("\n", " ")
+    return text[:limit] + ("…" if len(text) > limit else "")
+
+
+class Channel(ABC):
+    """A push service. Subclasses declare their metadata and implement ``send``."""
+
+    id: ClassVar[str]
+    name: ClassVar[str]
+    settings: ClassVar[tuple[Setting, ...]] = ()
+    rate_limit: ClassVar[RateLimit | None] = None
+    docs: ClassVar[str] = ""
+
+    def __init__(self, env: Mapping[str, str], *, clients: HttpClients, origin: str | None = None):
+        self.env = env
+        self._clients = clients
+        self.origin = origin
+        self.redact = Redactor(self.secret_values())
+
+    # --- configuration -------------------------------------------------
+    @classmethod
+    def missing(cls, env: Mapping[str, str]) -> list[str]:
+        """Required variables that are not set (empty means the channel can send)."""
+        return [s.name for s in cls.settings if s.required and not env.get(s.name, "").strip()]
+
+    @classmethod
+    def touched(cls, env: Mapping[str, str]) -> bool:
+        """Whether any of the channel's variables is set (so a missing one is worth reporting)."""
+        return any(env.get(s.name, "").strip() for s in cls.settings)
+
+    @classmethod
+    def enabled(cls, env: Mapping[str, str]) -> bool:
+        return cls.touched(env) and not cls.missing(env)
+
+    @classmethod
+    def masked_settings(cls, env: Mapping[str, str]) -> dict[str, str]:
+        shown: dict[str, str] = {}
+        for s in cls.settings:
+            value = env.get(s.name, "").strip()
+            if value:
+                shown[s.name] = mask(value) if s.secret else Redactor()(value) or ""
+        return shown
+
+    def get(self, name: str, default: str = "") -> str:
+        return self.env.get(name, "").strip() or default
+
+    def secret_values(self) -> list[str]:
+        return [self.env.get(s.name, "") for s in self.settings if s.secret]
+
+    def rate_key(self) -> str:
+        """Which bucket the rate limit counts in; per robot/chat where the provider counts so."""
+        return self.id
+
+    # --- sending -------------------------------------------------------
+    @abstractmethod
+    def send(self, message: Message) -> Receipt:
+        """Deliver ``message`` or raise a DeliveryError subclass."""
+
+
+class HttpChannel(Channel):
+    """A channel that makes one HTTP request and reads the provider's answer."""
+
+    def proxy(self) -> str | None:
+        return None
+
+    @abstractmethod
+    def request(self, message: Message) -> HttpRequest:
+        """The provider's documented request for ``message``."""
+
+    def interpret(self, response: httpx.Response) -> Receipt:
+        """The success rule. Default: any 2xx; channels whose body carries the verdict override."""
+        raise_for_http(response)
+        return Receipt()
+
+    def send(self, message: Message) -> Receipt:
+        return self.interpret(self.perform(self.request(message)))
+
+    def perform(self, req: HttpRequest) -> httpx.Response:
+        """Send ``req`` (through MCP_PUSH_ORIGIN_<ID> when set) and turn network trouble into errors."""
+        client = self._clients.get(self.proxy())
+        url = with_origin(req.url, self.origin)
+        try:
+            return client.request(
+                req.method,
+                url,
+                json=req.json,
+                data=req.data,
+                content=req.content,
+                params=req.params,
+                headers=dict(req.headers),
+            )
+        except httpx.TimeoutException as exc:
+            raise TransientError(f"{self.name} did not answer in time ({type(exc).__name__})") from None
+        except httpx.TransportError as exc:
+            raise TransientError(
+                f"could not reach {self.name}: {self.redact(str(exc)) or type(exc).__name__}"
+            ) from None
+
+
+def raise_for_http(response: httpx.Response, reason: str | None = None) -> None:
+    """Classify by HTTP status alone: 2xx passes; 408/425/429/5xx are transient; other 4xx permanent.
+
+    ``reason`` replaces the body excerpt when the channel has read a better one from the body.
+    """
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    detail = f"HTTP {status}: {reason or excerpt(response)}"
+    if status == 429:
+        raise RateLimitedError(detail, code=status, retry_after=retry_after_header(response))
+    if status in (408, 425) or status >= 500:
+        raise TransientError(detail, code=status, retry_after=retry_after_header(response))
+    raise PermanentError(detail, code=status)
+
+
+def json_body(response: httpx.Response) -> dict[str, Any]:
+    """The provider's JSON answer; a non-JSON answer is classified by its HTTP status."""
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise_for_http(response)
+        raise PermanentError(f"HTTP {response.status_code} with an unexpected body: {excerpt(response)}") from None
+    if not isinstance(body, dict):
+        raise_for_http(response)
+        raise PermanentError(f"HTTP {response.status_code} with an unexpected body: {excerpt(response)}")
+    return body
+
+
+def code_error(
+    response: httpx.Response,
+    code: Any,
+    message: str,
+    *,
+    transient: Mapping[Any, float | None] | None = None,
+    rate_limited: Mapping[Any, float | None] | None = None,
+) -> DeliveryError:
+    """The error for a provider's error code: rate-limited, transient, or permanent.
+
+    The mappings give, per code, how long the provider wants us to wait (None: our own
+    backoff). A code in neither is permanent, unless the HTTP status itself says
+    "try later" (429, 5xx): then the status decides.
+    """
+    reason = f"{message} (code {code})" if message else f"error code {code}"
+    if rate_limited and code in rate_limited:
+        return RateLimitedError(reason, code=code, retry_after=rate_limited[code])
+    if transient and code in transient:
+        return TransientError(reason, code=code, retry_after=transient[code])
+    status = response.status_code
+    if status == 429:
+        return RateLimitedError(reason, code=code, retry_after=retry_after_header(response))
+    if status in (408, 425) or status >= 500:
+        return TransientError(reason, code=code, retry_after=retry_after_header(response))
+    return PermanentError(reason, code=code)
+
+
+ChannelFactory = Callable[..., Channel]

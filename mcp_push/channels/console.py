@@ -1,0 +1,25 @@
+"""Console: writes the notification to the process's stderr (never stdout, which MCP owns)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+
+from mcp_push.channels.base import Channel, Message, Receipt, Setting
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+
+
+class Console(Channel):
+    id = "console"
+    name = "Console (stderr)"
+    settings = (Setting("CONSOLE", required=True, example="true"),)
+    docs = "Prints each notification to the worker's stderr; handy for trying mcp-push out."
+
+    @classmethod
+    def enabled(cls, env: Mapping[str, str]) -> bool:
+        return env.get("CONSOLE", "").strip().lower() in TRUE_WORDS
+
+    def send(self, message: Message) -> Receipt:
+        print(f"[mcp-push] {message.text}", file=sys.stderr, flush=True)
+        return Receipt()

@@ -1,0 +1,224 @@
+"""mcp-push command line: serve, worker, send, status, channels.
+
+Exit codes: 0 done (with --wait: every delivery delivered); 1 a delivery failed or was
+still pending at the deadline; 2 bad input or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+
+from mcp_push import __version__
+from mcp_push.config import EVENTS, Settings, load_settings
+from mcp_push.errors import ConfigError, InputError, MCPPushError
+from mcp_push.models import StatusDocument
+from mcp_push.server.app import channels_text, status_text
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DEFAULT_WAIT = 60.0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mcp-push", description="Durable notifications from AI agents.")
+    parser.add_argument("--version", action="version", version=f"mcp-push {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the MCP server (stdio) with an embedded worker")
+    serve.add_argument("--transport", choices=["stdio"], default="stdio")
+    serve.add_argument("--no-worker", action="store_true", help="do not run the embedded worker")
+
+    worker = sub.add_parser("worker", help="deliver queued notifications (a long-running service)")
+    worker.add_argument("--workers", type=int, default=None, help="delivery threads (default MCP_PUSH_WORKERS or 4)")
+    worker.add_argument("--drain", action="store_true", help="exit once nothing is left to deliver")
+
+    send = sub.add_parser("send", help="queue a notification and make sure it gets delivered")
+    send.add_argument("title")
+    send.add_argument("content", help="the message body; - reads it from stdin")
+    send.add_argument("--run-id")
+    send.add_argument("--event", choices=EVENTS, help="send as an agent event instead of a plain notification")
+    send.add_argument("--data", help="a JSON object of details (with --event)")
+    send.add_argument("--channel", action="append", dest="channels", help="channel id (repeatable)")
+    send.add_argument("--idempotency-key")
+    _wait_options(send)
+
+    status = sub.add_parser("status", help="show what reached whom for a run id or ticket")
+    status.add_argument("ref", metavar="RUN_ID|TICKET")
+    _wait_options(status)
+
+    channels = sub.add_parser("channels", help="list channels and their (masked) settings")
+    channels.add_argument("--json", action="store_true")
+    return parser
+
+
+def _wait_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--wait",
+        nargs="?",
+        type=float,
+        const=DEFAULT_WAIT,
+        default=None,
+        metavar="SECONDS",
+        help=f"wait until every delivery is settled (default {DEFAULT_WAIT:g}s)",
+    )
+    p.add_argument("--json", action="store_true", help="print the status document as JSON")
+
+
+def _print_status(doc: StatusDocument, as_json: bool) -> None:
+    if as_json:
+        print(doc.model_dump_json(indent=2))
+    else:
+        print(status_text(doc))
+
+
+def _exit_for(doc: StatusDocument, waited: bool) -> int:
+    statuses = [d.status for t in doc.tickets for d in t.deliveries]
+    if any(s == "failed" for s in statuses):
+        return EXIT_FAILED
+    if waited and any(s != "delivered" for s in statuses):
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _wait_for(notifier, ref: str, seconds: float, *, ticket: bool) -> StatusDocument:
+    """Poll the ledger until every delivery is settled or the deadline passes."""
+    deadline = time.monotonic() + seconds
+    delay = 0.05
+    while True:
+        doc = notifier.status(ticket=ref) if ticket else notifier.lookup(ref)
+        if doc.final or time.monotonic() >= deadline:
+            return doc
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 1.5, 0.5)
+
+
+def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from mcp_push.server import serve
+
+    serve(settings, transport=args.transport, embedded_worker=not args.no_worker)
+    return EXIT_OK
+
+
+def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from mcp_push.tasks.worker import run_worker
+
+    return run_worker(settings, threads=args.workers, drain=args.drain)
+
+
+def _cmd_send(settings: Settings, args: argparse.Namespace) -> int:
+    from mcp_push.notifier import Notifier
+    from mcp_push.tasks.runtime import Runtime
+    from mcp_push.tasks.worker import ensure_delivery
+
+    content = sys.stdin.read() if args.content == "-" else args.content
+    runtime = Runtime.open(settings)
+    try:
+        notifier = Notifier(runtime)
+        if args.event:
+            receipt = (
+                notifier.event(
+                    args.run_id,
+                    args.event,
+                    content,
+                    data=args.data,
+                    channels=args.channels,
+                    idempotency_key=args.idempotency_key,
+                )
+                if args.run_id
+                else _missing_run_id()
+            )
+        else:
+            if args.data is not None:
+                raise InputError("--data goes with --event (agent events carry data; plain notifications do not)")
+            receipt = notifier.send(
+                args.title, content, run_id=args.run_id, channels=args.channels, idempotency_key=args.idempotency_key
+            )
+        if receipt.channels:
+            ensure_delivery(runtime)
+        if args.wait is None:
+            if args.json:
+                print(notifier.status(ticket=receipt.ticket).model_dump_json(indent=2))
+            else:
+                print(f"{receipt.ticket} {receipt.status} run={receipt.run_id} channels={','.join(receipt.channels)}")
+                if receipt.reason:
+                    print(f"not pushed: {receipt.reason}", file=sys.stderr)
+            return EXIT_OK
+        doc = _wait_for(notifier, receipt.ticket, args.wait, ticket=True)
+        _print_status(doc, args.json)
+        return _exit_for(doc, waited=True)
+    finally:
+        runtime.close()
+
+
+def _missing_run_id():
+    raise InputError("--event needs --run-id (the task the event belongs to)")
+
+
+def _cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+    from mcp_push.notifier import Notifier
+    from mcp_push.tasks.runtime import Runtime
+
+    runtime = Runtime.open(settings)
+    try:
+        notifier = Notifier(runtime)
+        if args.wait is None:
+            doc = notifier.lookup(args.ref)
+        else:
+            doc = _wait_for(notifier, args.ref, args.wait, ticket=False)
+        _print_status(doc, args.json)
+        return _exit_for(doc, waited=args.wait is not None)
+    finally:
+        runtime.close()
+
+
+def _cmd_channels(settings: Settings, args: argparse.Namespace) -> int:
+    from mcp_push.notifier import Notifier
+    from mcp_push.tasks.runtime import Runtime
+
+    runtime = Runtime.open(settings)
+    try:
+        doc = Notifier(runtime).channels()
+    finally:
+        runtime.close()
+    if args.json:
+        print(doc.model_dump_json(indent=2))
+    else:
+        print(channels_text(doc))
+        for c in doc.channels:
+            for name, value in c.settings.items():
+                print(f"    {name}={value}")
+    return EXIT_OK
+
+
+COMMANDS = {
+    "serve": _cmd_serve,
+    "worker": _cmd_worker,
+    "send": _cmd_send,
+    "status": _cmd_status,
+    "channels": _cmd_channels,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = load_settings()
+        return COMMANDS[args.command](settings, args)
+    except (InputError, ConfigError) as exc:
+        print(f"mcp-push: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except MCPPushError as exc:
+        print(f"mcp-push: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130

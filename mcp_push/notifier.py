@@ -1,0 +1,235 @@
+"""The pipeline's front door, shared by the MCP tools and the CLI.
+
+validate -> apply policy -> write the ledger -> enqueue -> return a ticket. No provider is
+contacted here, so the caller never waits on one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import time
+from typing import Any
+
+from mcp_push import validation
+from mcp_push.channels import all_channels, enabled_ids
+from mcp_push.errors import InputError
+from mcp_push.models import (
+    ChannelsDocument,
+    ChannelView,
+    DeliveryView,
+    SendReceipt,
+    StatusDocument,
+    TicketView,
+    iso,
+    rollup,
+)
+from mcp_push.storage import NewTicket, TicketRecord
+from mcp_push.tasks.runtime import Runtime
+
+EVENT_TITLES = {
+    "start": "▶️ Started",
+    "update": "🔄 Progress",
+    "end": "✅ Finished",
+    "error": "❌ Failed",
+}
+
+
+def new_run_id() -> str:
+    return f"run-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def new_ticket() -> str:
+    # Time-ordered (milliseconds in hex) so tickets sort by creation, then random.
+    return f"tk-{int(time.time() * 1000):012x}{secrets.token_hex(4)}"
+
+
+def event_message(run_id: str, event: str, message: str, data: dict[str, Any] | None, timestamp: str | None):
+    """The title and body a person reads for an agent event."""
+    title = f"{EVENT_TITLES[event]} · {run_id}"
+    lines = [message]
+    if data:
+        lines.append("")
+        lines.extend(f"{key}: {value}" for key, value in data.items())
+    if timestamp:
+        lines.extend(["", f"at {timestamp}"])
+    return title, "\n".join(lines)
+
+
+class Notifier:
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self.settings = runtime.settings
+
+    # --- sending ------------------------------------------------------------------
+    def _targets(self, requested: list[str] | None) -> list[str]:
+        enabled = enabled_ids(self.settings.env)
+        known = all_channels()
+        if requested is None:
+            if not enabled:
+                raise InputError(
+                    "no channel is configured. Set a channel's variables (for example NTFY_TOPIC, or "
+                    f"TG_BOT_TOKEN and TG_USER_ID) in the environment or in {self.settings.home / 'config.sh'}; "
+                    "`mcp-push channels` lists every channel and its variables"
+                )
+            return enabled
+        for cid in requested:
+            if cid not in known:
+                raise InputError(f"unknown channel {cid!r}: known channels are {', '.join(known)}")
+            if cid not in enabled:
+                missing = known[cid].missing(self.settings.env) or [s.name for s in known[cid].settings[:1]]
+                raise InputError(f"channel {cid!r} is not configured: set {', '.join(missing)}")
+        return requested
+
+    def send(
+        self,
+        title: Any,
+        content: Any,
+        *,
+        run_id: Any = None,
+        channels: Any = None,
+        idempotency_key: Any = None,
+    ) -> SendReceipt:
+        title = validation.required_text("title", title, validation.MAX_TITLE)
+        content = validation.required_text("content", content, validation.MAX_CONTENT)
+        rid = validation.run_id(run_id) if run_id is not None else new_run_id()
+        targets = self._targets(validation.channel_ids(channels))
+        key = validation.idempotency_key(idempotency_key)
+        return self._write(
+            NewTicket(new_ticket(), rid, title, content, time.time(), tuple(targets), None, None, None, key)
+        )
+
+    def event(
+        self,
+        run_id: Any,
+        event: Any,
+        message: Any,
+        *,
+        data: Any = None,
+        timestamp: Any = None,
+        channels: Any = None,
+        idempotency_key: Any = None,
+    ) -> SendReceipt:
+        rid = validation.run_id(run_id)
+        name = validation.event(event)
+        text = validation.required_text("message", message, validation.MAX_CONTENT)
+        payload = validation.data(data)
+        if timestamp is not None and not isinstance(timestamp, str | int | float):
+            raise InputError("timestamp must be an ISO 8601 string or epoch seconds")
+        stamp = None if timestamp is None else str(timestamp)
+        requested = validation.channel_ids(channels)
+        key = validation.idempotency_key(idempotency_key)
+        title, content = event_message(rid, name, text, payload, stamp)
+        if name in self.settings.pushed_events:
+            targets, reason = self._targets(requested), None
+        else:
+            pushed = ",".join(sorted(self.settings.pushed_events)) or "(none)"
+            targets = []
+            reason = (
+                f"'{name}' events are recorded, not pushed (MCP_PUSH_EVENTS={pushed}); "
+                f"add {name} to MCP_PUSH_EVENTS to push them"
+            )
+            if requested is not None:
+                self._targets(requested)  # still reject unknown channel ids
+        return self._write(
+            NewTicket(new_ticket(), rid, title, content, time.time(), tuple(targets), name, payload, reason, key)
+        )
+
+    def _write(self, new: NewTicket) -> SendReceipt:
+        record, created = self.runtime.ledger.create_ticket(new)
+        if created:
+            for delivery in record.deliveries:
+                self.runtime.enqueue(delivery.id)
+        view = ticket_view(record)
+        return SendReceipt(
+            ticket=record.ticket,
+            run_id=record.run_id,
+            status=view.status,
+            channels=[d.channel for d in record.deliveries],
+            reason=record.reason,
+            duplicate=not created,
+        )
+
+    # --- reading ------------------------------------------------------------------
+    def status(self, run_id: Any = None, ticket: Any = None) -> StatusDocument:
+        if (run_id is None) == (ticket is None):
+            raise InputError("give exactly one of run_id or ticket")
+        ledger = self.runtime.ledger
+        if ticket is not None:
+            record = ledger.get_ticket(str(ticket))
+            if record is None:
+                raise InputError(f"no ticket {str(ticket)[:80]!r}: use the ticket that notify_send returned")
+            return status_document(record.run_id, [record])
+        rid = validation.run_id(run_id)
+        records = ledger.run_tickets(rid)
+        if not records:
+            raise InputError(f"no notification has run_id {rid!r} yet")
+        return status_document(rid, records)
+
+    def lookup(self, ref: str) -> StatusDocument:
+        """A ticket or a run id, whichever it is (the CLI takes both)."""
+        if self.runtime.ledger.get_ticket(ref) is not None:
+            return self.status(ticket=ref)
+        return self.status(run_id=ref)
+
+    def channels(self) -> ChannelsDocument:
+        env = self.settings.env
+        views = []
+        for cid, cls in all_channels().items():
+            enabled = cls.enabled(env)
+            if not enabled and not cls.touched(env):
+                continue
+            limit = cls.rate_limit
+            views.append(
+                ChannelView(
+                    id=cid,
+                    name=cls.name,
+                    enabled=enabled,
+                    settings=cls.masked_settings(env),
+                    missing=cls.missing(env),
+                    rate_limit=f"{limit.count} per {limit.per:g}s" if limit else None,
+                )
+            )
+        enabled_list = [v.id for v in views if v.enabled]
+        hint = None
+        if not enabled_list:
+            hint = (
+                "no channel is configured: set a channel's variables in the environment or in "
+                f"{self.settings.home / 'config.sh'} (see config.sh.example)"
+            )
+        return ChannelsDocument(
+            enabled=enabled_list,
+            channels=views,
+            config_file=str(self.settings.config_file) if self.settings.config_file else None,
+            hint=hint,
+        )
+
+
+def ticket_view(record: TicketRecord) -> TicketView:
+    deliveries = [
+        DeliveryView(
+            channel=d.channel,
+            status=d.status,  # type: ignore[arg-type]
+            attempts=d.attempts,
+            last_error=d.last_error,
+            updated_at=iso(d.updated_at) or "",
+            delivered_at=iso(d.delivered_at),
+            next_attempt_at=iso(d.next_attempt_at) if d.status in ("retrying", "pending") else None,
+        )
+        for d in record.deliveries
+    ]
+    return TicketView(
+        ticket=record.ticket,
+        event=record.event,
+        title=record.title,
+        created_at=iso(record.created_at) or "",
+        status=rollup(d.status for d in deliveries),
+        reason=record.reason,
+        deliveries=deliveries,
+    )
+
+
+def status_document(run_id: str, records: list[TicketRecord]) -> StatusDocument:
+    tickets = [ticket_view(r) for r in records]
+    statuses = [d.status for t in tickets for d in t.deliveries]
+    return StatusDocument(run_id=run_id, status=rollup(statuses), tickets=tickets)

@@ -1,0 +1,150 @@
+"""The ledger interface: the durable truth about every notification and delivery.
+
+Like Huey's BaseStorage, one small abstract class with plain implementations behind it
+(SQLite now; PostgreSQL shares the contract tests). The queue is only transport: a
+delivery row is committed before its task is enqueued, a worker claims the row before it
+sends, and a sweep finds rows whose task was lost.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    """A notification to write, with the channels it goes to (none: recorded only)."""
+
+    ticket: str
+    run_id: str
+    title: str
+    content: str
+    created_at: float
+    channels: tuple[str, ...] = ()
+    event: str | None = None
+    data: dict[str, Any] | None = None
+    reason: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One (ticket, channel) pair and where its delivery stands."""
+
+    id: int
+    ticket: str
+    channel: str
+    status: str
+    attempts: int
+    created_at: float
+    updated_at: float
+    last_error: str | None = None
+    delivered_at: float | None = None
+    next_attempt_at: float | None = None
+    lease_owner: str | None = None
+    lease_until: float | None = None
+
+
+@dataclass(frozen=True)
+class TicketRecord:
+    ticket: str
+    run_id: str
+    title: str
+    content: str
+    created_at: float
+    event: str | None = None
+    data: dict[str, Any] | None = None
+    reason: str | None = None
+    idempotency_key: str | None = None
+    deliveries: tuple[Delivery, ...] = field(default=())
+
+
+class Ledger(ABC):
+    """Durable record of tickets, deliveries, attempts, rate-limit slots and worker heartbeats."""
+
+    # --- writing notifications ------------------------------------------
+    @abstractmethod
+    def create_ticket(self, new: NewTicket) -> tuple[TicketRecord, bool]:
+        """Write the ticket and one pending delivery per channel, atomically.
+
+        With an idempotency key already used, nothing is written and the first ticket is
+        returned with ``False``.
+        """
+
+    # --- reading ----------------------------------------------------------
+    @abstractmethod
+    def get_ticket(self, ticket: str) -> TicketRecord | None: ...
+
+    @abstractmethod
+    def run_tickets(self, run_id: str) -> list[TicketRecord]:
+        """Every ticket of a run, oldest first."""
+
+    @abstractmethod
+    def get_delivery(self, delivery_id: int) -> Delivery | None: ...
+
+    @abstractmethod
+    def unfinished_count(self) -> int:
+        """Deliveries not yet delivered or failed."""
+
+    # --- the delivery life cycle ------------------------------------------
+    @abstractmethod
+    def mark_enqueued(self, delivery_ids: list[int], now: float) -> None:
+        """Note that a task for these deliveries reached the queue."""
+
+    @abstractmethod
+    def claim(self, delivery_id: int, owner: str, lease_seconds: float, now: float) -> Delivery | None:
+        """Take a pending/retrying delivery that is due, or an in-flight one whose lease expired.
+
+        Atomic: of concurrent claimers exactly one gets the row; the others get None.
+        """
+
+    @abstractmethod
+    def renew_lease(self, delivery_id: int, owner: str, lease_seconds: float, now: float) -> bool: ...
+
+    @abstractmethod
+    def record_attempt(
+        self, delivery_id: int, owner: str, started_at: float, now: float, outcome: str, error: str | None
+    ) -> None:
+        """Count one try at the provider, with its outcome and (redacted) error."""
+
+    @abstractmethod
+    def finish(self, delivery_id: int, owner: str, status: str, error: str | None, now: float) -> None:
+        """Settle a claimed delivery as ``delivered`` or ``failed``."""
+
+    @abstractmethod
+    def defer(
+        self, delivery_id: int, owner: str, next_attempt_at: float, error: str | None, now: float, *, retrying: bool
+    ) -> None:
+        """Give a claimed delivery back until ``next_attempt_at``.
+
+        ``retrying=True`` after failed attempts (status ``retrying``); ``False`` when our own
+        rate limiter asked for a wait, which is not a failed attempt (status ``pending``).
+        """
+
+    @abstractmethod
+    def release_owner(self, owner: str, now: float) -> list[int]:
+        """Hand back every in-flight delivery of a worker that is stopping; return their ids."""
+
+    @abstractmethod
+    def due_for_sweep(self, now: float, stale_after: float) -> list[int]:
+        """Deliveries whose task may be lost: never enqueued, enqueued long ago and untouched,
+        leases expired, or retries overdue."""
+
+    # --- shared state between workers ---------------------------------------
+    @abstractmethod
+    def reserve_rate(self, key: str, limit: int, per: float, now: float) -> float:
+        """Take a slot of a rate limit shared by every worker; return 0, or seconds to wait."""
+
+    @abstractmethod
+    def heartbeat(self, worker_id: str, now: float, info: str = "") -> None: ...
+
+    @abstractmethod
+    def live_workers(self, now: float, within: float) -> list[str]: ...
+
+    @abstractmethod
+    def forget_worker(self, worker_id: str) -> None: ...
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""

@@ -1,0 +1,183 @@
+"""One delivery attempt cycle: claim, respect the rate limit, send with retries, record the outcome.
+
+Two tiers of retry: tenacity retries transient failures a few times inside the task
+(honouring the provider's Retry-After up to a cap); after that the delivery goes back to
+the ledger as ``retrying`` and a delayed Huey task picks it up later, with a growing delay
+bounded by a maximum age. Permanent failures are never retried.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from mcp_push.channels import (
+    DeliveryError,
+    HttpClients,
+    PermanentError,
+    RateLimitedError,
+    TransientError,
+    get_channel_class,
+)
+from mcp_push.channels.base import Channel, Message
+from mcp_push.config import Settings
+from mcp_push.storage import Delivery, Ledger
+
+log = logging.getLogger(__name__)
+
+# Waits for our own rate limiter up to this long happen in the task; longer ones give the worker back.
+INLINE_RATE_WAIT = 2.0
+
+Enqueue = Callable[[int, float], None]
+
+
+class _Defer(Exception):
+    """Our own rate limiter wants this delivery later; not a failed attempt."""
+
+    def __init__(self, wait: float):
+        super().__init__(f"rate limit: next slot in {wait:.1f}s")
+        self.wait = wait
+
+
+@dataclass
+class Deliverer:
+    """Runs delivery tasks for one worker process (``owner`` names it in leases)."""
+
+    settings: Settings
+    ledger: Ledger
+    clients: HttpClients
+    owner: str
+    enqueue: Enqueue
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+
+    def run(self, delivery_id: int) -> str:
+        """Handle one delivery; return what happened (for logs and tests)."""
+        now = self.clock()
+        delivery = self.ledger.claim(delivery_id, self.owner, self.settings.lease_seconds, now)
+        if delivery is None:
+            return self._not_claimed(delivery_id, now)
+        channel_cls = get_channel_class(delivery.channel)
+        if channel_cls is None or not channel_cls.enabled(self.settings.env):
+            missing = channel_cls.missing(self.settings.env) if channel_cls else []
+            hint = f"set {', '.join(missing)}" if missing else "configure it"
+            reason = f"channel {delivery.channel!r} is not configured in this worker; {hint} where the worker runs"
+            self.ledger.finish(delivery.id, self.owner, "failed", reason, self.clock())
+            return "failed"
+        channel = channel_cls(self.settings.env, clients=self.clients, origin=self.settings.origin_for(channel_cls.id))
+        ticket = self.ledger.get_ticket(delivery.ticket)
+        assert ticket is not None, "a delivery always has its ticket"
+        message = Message(ticket.title, ticket.content, ticket.run_id, ticket.ticket, ticket.event)
+        return self._send(delivery, channel, message)
+
+    # --- internals ------------------------------------------------------------
+    def _not_claimed(self, delivery_id: int, now: float) -> str:
+        """Someone else has it, it is done, or it is not due yet (then come back when it is)."""
+        current = self.ledger.get_delivery(delivery_id)
+        if current is None:
+            return "missing"
+        if current.status in ("pending", "retrying") and current.next_attempt_at and current.next_attempt_at > now:
+            self.enqueue(delivery_id, current.next_attempt_at - now)
+            return "not-due"
+        return "skipped"
+
+    def _attempt(self, delivery: Delivery, channel: Channel, message: Message) -> None:
+        self._take_rate_slot(channel)
+        started = self.clock()
+        try:
+            channel.send(message)
+        except DeliveryError as exc:
+            outcome = (
+                "rate_limited"
+                if isinstance(exc, RateLimitedError)
+                else ("transient" if isinstance(exc, TransientError) else "permanent")
+            )
+            self.ledger.record_attempt(
+                delivery.id, self.owner, started, self.clock(), outcome, channel.redact(exc.reason)
+            )
+            raise
+        except Exception as exc:  # a bug in a channel must not leave the delivery in flight forever
+            log.exception("channel %s raised unexpectedly", channel.id)
+            reason = channel.redact(f"internal error in channel {channel.id}: {type(exc).__name__}: {exc}")
+            self.ledger.record_attempt(delivery.id, self.owner, started, self.clock(), "permanent", reason)
+            raise PermanentError(reason or "internal error") from None
+        self.ledger.record_attempt(delivery.id, self.owner, started, self.clock(), "delivered", None)
+
+    def _take_rate_slot(self, channel: Channel) -> None:
+        limit = channel.rate_limit
+        if limit is None:
+            return
+        while True:
+            wait = self.ledger.reserve_rate(channel.rate_key(), limit.count, limit.per, self.clock())
+            if wait <= 0:
+                return
+            if wait > INLINE_RATE_WAIT:
+                raise _Defer(wait)
+            self.sleep(wait)
+
+    def _tenacity_wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        asked = getattr(exc, "retry_after", None)
+        if asked is not None:
+            return min(float(asked), self.settings.try_wait_max)
+        backoff = min(0.5 * 2 ** (state.attempt_number - 1), self.settings.try_wait_max)
+        return backoff * random.uniform(0.5, 1.0)
+
+    def _retry_inline(self, exc: BaseException) -> bool:
+        if not isinstance(exc, TransientError):
+            return False
+        return exc.retry_after is None or exc.retry_after <= self.settings.try_wait_max
+
+    def _renew(self, delivery: Delivery) -> Callable[[RetryCallState], None]:
+        def renew(_: RetryCallState) -> None:
+            self.ledger.renew_lease(delivery.id, self.owner, self.settings.lease_seconds, self.clock())
+
+        return renew
+
+    def _send(self, delivery: Delivery, channel: Channel, message: Message) -> str:
+        retrying = Retrying(
+            stop=stop_after_attempt(self.settings.try_attempts),
+            retry=retry_if_exception(self._retry_inline),
+            wait=self._tenacity_wait,
+            sleep=self.sleep,
+            before_sleep=self._renew(delivery),
+            reraise=True,
+        )
+        try:
+            retrying(self._attempt, delivery, channel, message)
+        except _Defer as deferral:
+            now = self.clock()
+            self.ledger.defer(delivery.id, self.owner, now + deferral.wait, None, now, retrying=False)
+            self.enqueue(delivery.id, deferral.wait)
+            return "deferred"
+        except PermanentError as exc:
+            self.ledger.finish(delivery.id, self.owner, "failed", channel.redact(exc.reason), self.clock())
+            return "failed"
+        except TransientError as exc:
+            return self._reschedule(delivery, channel, exc)
+        self.ledger.finish(delivery.id, self.owner, "delivered", None, self.clock())
+        return "delivered"
+
+    def _reschedule(self, delivery: Delivery, channel: Channel, exc: TransientError) -> str:
+        """Give the worker back; try again later with a growing delay, or give up past the maximum age."""
+        now = self.clock()
+        current = self.ledger.get_delivery(delivery.id)
+        attempts = current.attempts if current else delivery.attempts + 1
+        rounds = max(0, attempts // self.settings.try_attempts - 1)
+        delay = min(self.settings.retry_base * 2**rounds, self.settings.retry_max_delay)
+        if exc.retry_after is not None:  # the provider said how long: never come back sooner
+            delay = max(delay, exc.retry_after)
+        reason = channel.redact(exc.reason)
+        if now + delay > delivery.created_at + self.settings.max_age:
+            hours = self.settings.max_age / 3600
+            final = f"gave up after {attempts} attempts over {hours:g}h; last error: {reason}"
+            self.ledger.finish(delivery.id, self.owner, "failed", final, now)
+            return "failed"
+        self.ledger.defer(delivery.id, self.owner, now + delay, reason, now, retrying=True)
+        self.enqueue(delivery.id, delay)
+        return "retrying"
