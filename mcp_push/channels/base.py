@@ -9,6 +9,7 @@ lives here, so a provider file stays a request and a success rule.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -23,6 +24,10 @@ from mcp_push.channels.errors import DeliveryError, PermanentError, RateLimitedE
 from mcp_push.channels.redact import Redactor, mask
 
 TRUNCATION_MARKER = "\n…[truncated]"
+
+# httpx logs every request URL at INFO; several providers carry their token in the URL.
+for _noisy in ("httpx", "httpcore"):
+    logging.getLogger(_noisy).setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,163 @@
+"""One table-driven suite, run against every channel's fake provider (tests/fakes/*.py).
+
+For each channel: delivered; provider-reported failure -> failed after one attempt with the
+provider's reason; transient -> retried then delivered; rate-limited -> waited as asked,
+then delivered (or rescheduled when the provider asks for longer than we wait inline);
+a provider that stays down -> 'retrying' with a later attempt scheduled; and no secret
+anywhere in the ledger or the logs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+import tests.fakes
+from mcp_push.channels import HttpClients
+from mcp_push.storage import NewTicket, SqliteLedger
+from mcp_push.tasks.delivery import Deliverer
+from tests.conftest import FakeClock, settings_for
+from tests.fakes.base import ChannelCase, FakeProvider
+
+
+def _cases() -> list[ChannelCase]:
+    cases = []
+    for info in pkgutil.iter_modules(tests.fakes.__path__):
+        module = importlib.import_module(f"tests.fakes.{info.name}")
+        if isinstance(getattr(module, "CASE", None), ChannelCase):
+            cases.append(module.CASE)
+    return sorted(cases, key=lambda c: c.channel)
+
+
+CASES = _cases()
+
+
+@dataclass
+class Harness:
+    case: ChannelCase
+    fake: FakeProvider
+    ledger: SqliteLedger
+    deliverer: Deliverer
+    clock: FakeClock
+    enqueued: list[tuple[int, float]] = field(default_factory=list)
+
+    def deliver(self, title: str = "Build finished", content: str = "All 42 tests passed.") -> tuple[str, int]:
+        ticket = f"tk-{time.monotonic_ns()}"
+        record, _ = self.ledger.create_ticket(
+            NewTicket(ticket, "run-1", title, content, self.clock(), (self.case.channel,))
+        )
+        delivery_id = record.deliveries[0].id
+        return self.deliverer.run(delivery_id), delivery_id
+
+    def delivery(self, delivery_id: int):
+        d = self.ledger.get_delivery(delivery_id)
+        assert d is not None
+        return d
+
+
+@pytest.fixture(params=CASES, ids=[c.channel for c in CASES])
+def harness(request: pytest.FixtureRequest, tmp_path) -> Iterator[Harness]:
+    case: ChannelCase = request.param
+    fake = case.fake().start()
+    settings = settings_for(tmp_path / "home", {**case.env(fake.url), "MCP_PUSH_HTTP_TIMEOUT": "5"})
+    settings.home.mkdir(parents=True, exist_ok=True)
+    ledger = SqliteLedger(settings.ledger_path)
+    clients = HttpClients(settings.http_timeout)
+    clock = FakeClock(time.time())
+    h = Harness(case, fake, ledger, None, clock)  # type: ignore[arg-type]
+    h.deliverer = Deliverer(
+        settings, ledger, clients, "test-owner", lambda i, d: h.enqueued.append((i, d)), clock=clock, sleep=clock.sleep
+    )
+    yield h
+    clients.close()
+    ledger.close()
+    fake.stop()
+
+
+def assert_no_secret(h: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    stored = "\n".join(
+        repr(row)
+        for table in ("tickets", "deliveries", "attempts", "rate_slots", "workers")
+        for row in h.ledger.dump_table(table)
+    )
+    for secret in h.case.secrets:
+        assert secret not in stored, f"{h.case.channel}: a secret reached the ledger"
+        assert secret not in caplog.text, f"{h.case.channel}: a secret reached the logs"
+
+
+def test_delivered(harness: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    harness.fake.script("ok")
+    outcome, did = harness.deliver()
+    assert harness.fake.problems == []
+    assert outcome == "delivered"
+    d = harness.delivery(did)
+    assert (d.status, d.attempts, d.last_error) == ("delivered", 1, None)
+    assert d.delivered_at is not None
+    assert len(harness.fake.requests) == 1
+    assert_no_secret(harness, caplog)
+
+
+def test_provider_reported_failure_fails_after_one_attempt(harness: Harness, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    harness.fake.default_mode = "permanent"
+    outcome, did = harness.deliver()
+    d = harness.delivery(did)
+    assert outcome == "failed"
+    assert (d.status, d.attempts) == ("failed", 1)
+    assert harness.case.permanent_reason in (d.last_error or "")
+    assert len(harness.fake.requests) == 1
+    assert harness.enqueued == []
+    assert_no_secret(harness, caplog)
+
+
+def test_transient_is_retried_then_delivered(harness: Harness, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    harness.fake.script("transient", "ok")
+    outcome, did = harness.deliver()
+    d = harness.delivery(did)
+    assert outcome == "delivered"
+    assert (d.status, d.attempts) == ("delivered", 2)
+    assert len(harness.fake.requests) == 2
+    assert harness.fake.problems == []
+    assert_no_secret(harness, caplog)
+
+
+def test_rate_limit_answer_is_waited_out(harness: Harness, caplog) -> None:
+    if harness.case.rate_wait is None:
+        pytest.skip(f"{harness.case.channel} documents no rate-limit answer")
+    caplog.set_level(logging.DEBUG)
+    harness.fake.script("rate_limited", "ok")
+    outcome, did = harness.deliver()
+    d = harness.delivery(did)
+    settings = harness.deliverer.settings
+    if harness.case.rate_wait <= settings.try_wait_max:
+        assert outcome == "delivered"
+        assert d.attempts == 2
+        assert max(harness.clock.sleeps) >= harness.case.rate_wait
+    else:
+        # The provider asked for longer than a worker should hold a delivery: rescheduled.
+        assert outcome == "retrying"
+        assert d.next_attempt_at is not None
+        assert d.next_attempt_at >= harness.clock() + harness.case.rate_wait - 1
+        assert harness.enqueued and harness.enqueued[-1][1] >= harness.case.rate_wait
+    assert_no_secret(harness, caplog)
+
+
+def test_provider_down_goes_to_retrying(harness: Harness, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    harness.fake.default_mode = "transient"
+    outcome, did = harness.deliver()
+    d = harness.delivery(did)
+    settings = harness.deliverer.settings
+    assert outcome == "retrying"
+    assert (d.status, d.attempts) == ("retrying", settings.try_attempts)
+    assert d.last_error
+    assert harness.enqueued == [(did, settings.retry_base)]
+    assert_no_secret(harness, caplog)

@@ -1,0 +1,42 @@
+"""bark-server's POST /push (the device key in the JSON body)."""
+
+from __future__ import annotations
+
+import time
+
+from tests.fakes.base import ChannelCase, FakeProvider, Recorded, Rejected, Reply
+
+KEY = "DxHcxxxxxRxxxxxxcm7Q"
+BAD_KEY = Reply(
+    400, {"code": 400, "message": "failed to get device token: failed to get [x] device token from database"}
+)
+
+
+class FakeBark(FakeProvider):
+    replies = {
+        "ok": Reply(200, {"code": 200, "message": "success", "timestamp": int(time.time())}),
+        "permanent": BAD_KEY,
+        "transient": Reply(500, {"code": 500, "message": "push failed: APNs connection timed out"}),
+        "rate_limited": Reply(429, "Too Many Requests", {"Retry-After": "2"}),
+    }
+
+    def check(self, request: Recorded) -> None:
+        if request.method != "POST" or request.path != "/push":
+            raise Rejected(
+                f"bad request line {request.method} {request.path}", Reply(404, {"code": 404, "message": "not found"})
+            )
+        body = request.json()
+        if body.get("device_key") != KEY:
+            raise Rejected("bad device key", BAD_KEY)
+        if not body.get("body") and not body.get("title"):
+            raise Rejected("empty", Reply(400, {"code": 400, "message": "request bind failed: body is empty"}))
+
+
+CASE = ChannelCase(
+    channel="bark",
+    fake=FakeBark,
+    env=lambda url: {"BARK_PUSH": f"{url}/{KEY}", "BARK_GROUP": "agents"},
+    secrets=(KEY,),
+    permanent_reason="device token",
+    rate_wait=2.0,
+)
