@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -206,9 +207,10 @@ COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    level = "INFO" if args.verbose else os.environ.get("MCP_PUSH_LOG", "WARNING").upper()
     logging.basicConfig(
         stream=sys.stderr,
-        level=logging.INFO if args.verbose else logging.WARNING,
+        level=level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "WARNING",
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:

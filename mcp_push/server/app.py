@@ -25,6 +25,19 @@ INSTRUCTIONS = (
 
 M = TypeVar("M", bound=BaseModel)
 
+RunId = Annotated[
+    str | None,
+    Field(description="Groups notifications of one task, e.g. a session id. Generated when omitted."),
+]
+Channels = Annotated[
+    list[str] | None,
+    Field(description="Channel ids to use (see notify_channels); all configured channels when omitted."),
+]
+Key = Annotated[
+    str | None,
+    Field(description="Repeat-safe key: the same key returns the first ticket and sends nothing new."),
+]
+
 
 def _result(model: BaseModel, text: str) -> CallToolResult:
     return CallToolResult(
@@ -74,18 +87,6 @@ def channels_text(doc: ChannelsDocument) -> str:
 
 def build_server(notifier: Notifier) -> MCPServer:
     mcp = MCPServer("mcp-push", instructions=INSTRUCTIONS, version=__version__)
-    RunId = Annotated[
-        str | None,
-        Field(description="Groups notifications of one task, e.g. a session id. Generated when omitted."),
-    ]
-    Channels = Annotated[
-        list[str] | None,
-        Field(description="Channel ids to use (see notify_channels); all configured channels when omitted."),
-    ]
-    Key = Annotated[
-        str | None,
-        Field(description="Repeat-safe key: the same key returns the first ticket and sends nothing new."),
-    ]
 
     @mcp.tool(
         name="notify_send",

@@ -1,0 +1,197 @@
+"""The ledger contract: what every backend must do, run against each of them."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from mcp_push.storage import Ledger, NewTicket
+
+NOW = 1_800_000_000.0
+
+
+def new(ticket: str = "tk-1", channels=("ntfy", "telegram"), run_id: str = "run-1", **kw) -> NewTicket:
+    return NewTicket(ticket, run_id, "Title", "Content", kw.pop("created_at", NOW), tuple(channels), **kw)
+
+
+def test_create_writes_ticket_and_one_pending_delivery_per_channel(ledger: Ledger) -> None:
+    record, created = ledger.create_ticket(new(event="end", data={"tests": 42}))
+    assert created
+    assert record.event == "end" and record.data == {"tests": 42}
+    assert [(d.channel, d.status, d.attempts) for d in record.deliveries] == [
+        ("ntfy", "pending", 0),
+        ("telegram", "pending", 0),
+    ]
+    assert ledger.get_ticket("tk-1") == record
+    assert ledger.unfinished_count() == 2
+
+
+def test_recorded_ticket_has_no_delivery(ledger: Ledger) -> None:
+    record, _ = ledger.create_ticket(new(channels=(), reason="not pushed"))
+    assert record.deliveries == () and record.reason == "not pushed"
+    assert ledger.unfinished_count() == 0
+
+
+def test_idempotency_key_returns_the_first_ticket(ledger: Ledger) -> None:
+    first, created = ledger.create_ticket(new("tk-1", idempotency_key="k"))
+    again, created_again = ledger.create_ticket(new("tk-2", idempotency_key="k"))
+    assert created and not created_again
+    assert again.ticket == first.ticket == "tk-1"
+    assert ledger.get_ticket("tk-2") is None
+
+
+def test_idempotency_under_concurrency_writes_one_ticket(ledger: Ledger) -> None:
+    results: list[str] = []
+    lock = threading.Lock()
+
+    def go(i: int) -> None:
+        record, _ = ledger.create_ticket(new(f"tk-{i}", idempotency_key="same"))
+        with lock:
+            results.append(record.ticket)
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(results)) == 1
+    assert len(ledger.run_tickets("run-1")) == 1
+
+
+def test_run_tickets_in_creation_order(ledger: Ledger) -> None:
+    ledger.create_ticket(new("tk-b", created_at=NOW + 1))
+    ledger.create_ticket(new("tk-a", created_at=NOW))
+    ledger.create_ticket(new("tk-other", run_id="run-2"))
+    assert [t.ticket for t in ledger.run_tickets("run-1")] == ["tk-a", "tk-b"]
+    assert ledger.run_tickets("nope") == []
+
+
+def test_claim_is_exclusive(ledger: Ledger) -> None:
+    record, _ = ledger.create_ticket(new(channels=("ntfy",)))
+    did = record.deliveries[0].id
+    winners: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def claim(owner: str) -> None:
+        barrier.wait()
+        if ledger.claim(did, owner, 30, NOW) is not None:
+            winners.append(owner)
+
+    threads = [threading.Thread(target=claim, args=(f"w{i}",)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(winners) == 1
+    d = ledger.get_delivery(did)
+    assert d and d.status == "in_flight" and d.lease_owner == winners[0]
+
+
+def test_expired_lease_can_be_claimed_again(ledger: Ledger) -> None:
+    record, _ = ledger.create_ticket(new(channels=("ntfy",)))
+    did = record.deliveries[0].id
+    assert ledger.claim(did, "dead", 10, NOW)
+    assert ledger.claim(did, "other", 10, NOW + 5) is None
+    assert ledger.renew_lease(did, "dead", 10, NOW + 5)
+    assert ledger.claim(did, "other", 10, NOW + 12) is None  # renewed until NOW + 15
+    taken = ledger.claim(did, "other", 10, NOW + 16)
+    assert taken and taken.lease_owner == "other"
+    assert not ledger.renew_lease(did, "dead", 10, NOW + 16)
+
+
+def test_finish_and_attempts(ledger: Ledger) -> None:
+    record, _ = ledger.create_ticket(new(channels=("ntfy", "telegram")))
+    a, b = (d.id for d in record.deliveries)
+    ledger.claim(a, "w", 30, NOW)
+    ledger.record_attempt(a, "w", NOW, NOW + 1, "transient", "HTTP 502")
+    ledger.record_attempt(a, "w", NOW + 2, NOW + 3, "delivered", None)
+    ledger.finish(a, "w", "delivered", None, NOW + 3)
+    ledger.claim(b, "w", 30, NOW)
+    ledger.record_attempt(b, "w", NOW, NOW + 1, "permanent", "chat not found")
+    ledger.finish(b, "w", "failed", "chat not found", NOW + 1)
+    da, db = ledger.get_delivery(a), ledger.get_delivery(b)
+    assert da and (da.status, da.attempts, da.delivered_at) == ("delivered", 2, NOW + 3)
+    assert db and (db.status, db.attempts, db.last_error) == ("failed", 1, "chat not found")
+    assert ledger.unfinished_count() == 0
+    with pytest.raises(ValueError):
+        ledger.finish(a, "w", "retrying", None, NOW)
+
+
+def test_failure_from_a_worker_that_lost_its_lease_is_ignored(ledger: Ledger) -> None:
+    record, _ = ledger.create_ticket(new(channels=("ntfy",)))
+    did = record.deliveries[0].id
+    ledger.claim(did, "old", 10, NOW)
+    ledger.claim(did, "new", 10, NOW + 11)
+    ledger.finish(did, "old", "failed", "late", NOW + 12)
+    d = ledger.get_delivery(did)
+    assert d and d.status == "in_flight" and d.lease_owner == "new"
+
+
+def test_defer_retrying_and_not_due_until_then(ledger: Ledger) -> None:
+    record, _ = ledger.create_ticket(new(channels=("ntfy",)))
+    did = record.deliveries[0].id
+    ledger.claim(did, "w", 30, NOW)
+    ledger.defer(did, "w", NOW + 60, "HTTP 503", NOW, retrying=True)
+    d = ledger.get_delivery(did)
+    assert d and (d.status, d.next_attempt_at, d.last_error) == ("retrying", NOW + 60, "HTTP 503")
+    assert ledger.claim(did, "w", 30, NOW + 30) is None
+    assert ledger.claim(did, "w", 30, NOW + 60) is not None
+
+
+def test_defer_for_rate_limit_stays_pending(ledger: Ledger) -> None:
+    record, _ = ledger.create_ticket(new(channels=("ntfy",)))
+    did = record.deliveries[0].id
+    ledger.claim(did, "w", 30, NOW)
+    ledger.defer(did, "w", NOW + 3, None, NOW, retrying=False)
+    d = ledger.get_delivery(did)
+    assert d and d.status == "pending" and d.attempts == 0
+
+
+def test_release_owner_hands_back_in_flight(ledger: Ledger) -> None:
+    record, _ = ledger.create_ticket(new(channels=("ntfy", "telegram")))
+    a, b = (d.id for d in record.deliveries)
+    ledger.claim(a, "stopping", 30, NOW)
+    ledger.claim(b, "other", 30, NOW)
+    assert ledger.release_owner("stopping", NOW + 1) == [a]
+    da = ledger.get_delivery(a)
+    assert da and da.status == "pending" and da.lease_owner is None
+    assert ledger.claim(a, "next", 30, NOW + 1) is not None
+
+
+def test_sweep_finds_lost_tasks(ledger: Ledger) -> None:
+    record, _ = ledger.create_ticket(new(channels=("ntfy", "telegram", "bark")))
+    never_enqueued, expired, retry = (d.id for d in record.deliveries)
+    ledger.claim(expired, "dead", 10, NOW)
+    ledger.claim(retry, "w", 10, NOW)
+    ledger.defer(retry, "w", NOW + 100, "503", NOW, retrying=True)
+    # Right away nothing is stale: tasks are presumably still in the queue.
+    assert ledger.due_for_sweep(NOW + 1, stale_after=30) == []
+    assert ledger.due_for_sweep(NOW + 31, stale_after=30) == [never_enqueued, expired]
+    ledger.mark_enqueued([never_enqueued], NOW + 31)
+    assert ledger.due_for_sweep(NOW + 32, stale_after=30) == [expired]
+    # The retry is overdue only once its scheduled task should long have run.
+    assert retry in ledger.due_for_sweep(NOW + 131, stale_after=30)
+
+
+def test_rate_slots_are_shared(ledger: Ledger) -> None:
+    waits = [ledger.reserve_rate("dingtalk:abc", 2, 60, NOW + i) for i in range(3)]
+    assert waits[:2] == [0.0, 0.0]
+    assert waits[2] == pytest.approx(58.0)
+    assert ledger.reserve_rate("other", 2, 60, NOW) == 0.0
+    assert ledger.reserve_rate("dingtalk:abc", 2, 60, NOW + 60) == 0.0
+
+
+def test_heartbeats(ledger: Ledger) -> None:
+    ledger.heartbeat("w1", NOW)
+    ledger.heartbeat("w2", NOW - 100)
+    assert ledger.live_workers(NOW + 1, within=15) == ["w1"]
+    ledger.forget_worker("w1")
+    assert ledger.live_workers(NOW + 1, within=15) == []
+
+
+def test_timestamps_are_real_clock_values(ledger: Ledger) -> None:
+    now = time.time()
+    record, _ = ledger.create_ticket(new(created_at=now))
+    assert abs(record.deliveries[0].created_at - now) < 1e-3
