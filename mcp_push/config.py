@@ -22,24 +22,28 @@ DEFAULT_PUSHED_EVENTS = frozenset({"end", "error"})
 
 
 def parse_config_file(text: str, source: str = "config.sh") -> dict[str, str]:
-    """Read ``export KEY=value`` (or ``KEY=value``) lines, shell-quoted or not."""
+    """Read a shell file of ``export KEY=value`` assignments, as a POSIX shell would split it.
+
+    Quotes, several assignments on one line and quoted values spanning lines (WEBHOOK_BODY)
+    all work; anything that is not an assignment is an error naming the line.
+    """
+    lexer = shlex.shlex(text, posix=True)
+    lexer.whitespace_split = True
+    lexer.commenters = "#"
     values: dict[str, str] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("export "):
-            line = line[len("export ") :].lstrip()
-        key, sep, rest = line.partition("=")
-        key = key.strip()
-        if not sep or not key.replace("_", "").isalnum():
-            raise ConfigError(f"{source}:{number}: expected `export KEY=value`, got {raw.strip()[:60]!r}")
+    while True:
         try:
-            parts = shlex.split(rest, comments=True)
+            token = lexer.get_token()
         except ValueError as exc:
-            raise ConfigError(f"{source}:{number}: {exc} in the value of {key}; check its quotes") from exc
-        values[key] = " ".join(parts)
-    return values
+            raise ConfigError(f"{source}:{lexer.lineno}: {exc}; check the quotes") from None
+        if token is None or token == lexer.eof:
+            return values
+        if token == "export":
+            continue
+        key, sep, value = token.partition("=")
+        if not sep or not key or not key.replace("_", "").isalnum() or key[0].isdigit():
+            raise ConfigError(f"{source}:{lexer.lineno}: expected `export KEY=value`, got {token[:60]!r}")
+        values[key] = value
 
 
 def _config_file(environ: Mapping[str, str], home: Path) -> Path | None:

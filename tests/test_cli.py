@@ -1,0 +1,149 @@
+"""The command line as a user runs it: a real subprocess, exit codes, JSON, stdin."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.ntfy import CASE as NTFY
+from tests.fakes.ntfy import TOKEN, TOPIC, FakeNtfy
+from tests.server.conftest import server_env
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeNtfy]:
+    provider = FakeNtfy().start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def cli(tmp_path: Path, fake: FakeNtfy):
+    home = tmp_path / "home"
+
+    def run(*args: str, extra: dict[str, str] | None = None, stdin: str | None = None, channels: bool = True):
+        env = server_env(home, {**(NTFY.env(fake.url) if channels else {}), **(extra or {})})
+        return subprocess.run(
+            [sys.executable, "-m", "mcp_push", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+
+    return run
+
+
+def test_send_wait_json_delivers_without_any_running_worker(cli, fake) -> None:
+    done = cli("send", "Deploy done", "v1.2 is live", "--run-id", "deploy-1", "--wait", "20", "--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["run_id"] == "deploy-1" and doc["status"] == "success"
+    assert doc["tickets"][0]["deliveries"][0] == {
+        **doc["tickets"][0]["deliveries"][0],
+        "channel": "ntfy",
+        "status": "delivered",
+        "attempts": 1,
+    }
+    assert fake.requests[0].body == b"v1.2 is live"
+
+
+def test_send_reads_content_from_stdin_and_status_finds_the_run(cli, fake) -> None:
+    sent = cli("send", "Logs", "-", "--run-id", "job-9", "--wait", "20", stdin="line one\nline two\n")
+    assert sent.returncode == 0, sent.stderr
+    assert fake.requests[0].body == b"line one\nline two\n"
+    status = cli("status", "job-9", "--json")
+    assert status.returncode == 0
+    assert json.loads(status.stdout)["status"] == "success"
+    ticket = json.loads(status.stdout)["tickets"][0]["ticket"]
+    by_ticket = cli("status", ticket)
+    assert by_ticket.returncode == 0 and "ntfy: delivered" in by_ticket.stdout
+
+
+def test_failed_delivery_exits_1_with_the_reason(cli, fake) -> None:
+    fake.default_mode = "permanent"
+    done = cli("send", "t", "c", "--wait", "20")
+    assert done.returncode == 1
+    assert "forbidden" in done.stdout
+    assert TOPIC not in done.stdout + done.stderr and TOKEN not in done.stdout + done.stderr
+
+
+def test_pending_at_the_deadline_exits_1(cli, fake) -> None:
+    fake.delay = 3.0
+    done = cli("send", "t", "c", "--wait", "0.5", "--json")
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["status"] in ("queued", "delivering")
+
+
+def test_event_with_data(cli, fake) -> None:
+    done = cli(
+        "send",
+        "ignored",
+        "Finished the refactor",
+        "--event",
+        "end",
+        "--run-id",
+        "r1",
+        "--data",
+        '{"files": 12}',
+        "--wait",
+        "20",
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    assert b"files: 12" in fake.requests[0].body
+    recorded = cli("send", "ignored", "halfway", "--event", "update", "--run-id", "r1")
+    assert recorded.returncode == 0 and "recorded" in recorded.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("send", "", "c"), "title"),
+        (("send", "t", "c", "--run-id", "no spaces"), "run_id"),
+        (("send", "t", "c", "--channel", "nope"), "unknown channel"),
+        (("send", "t", "c", "--event", "end"), "--run-id"),
+        (("send", "t", "c", "--event", "end", "--run-id", "r", "--data", "[1]"), "JSON object"),
+        (("send", "t", "c", "--event", "end", "--run-id", "r", "--data", "{oops"), "not valid JSON"),
+        (("status", "never-seen"), "no notification"),
+    ],
+)
+def test_bad_input_exits_2_with_a_message(cli, args, message) -> None:
+    done = cli(*args)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert done.stdout == ""
+
+
+def test_no_channel_configured_exits_2_and_says_where(cli) -> None:
+    done = cli("send", "t", "c", channels=False)
+    assert done.returncode == 2
+    assert "no channel is configured" in done.stderr and "config.sh" in done.stderr
+
+
+def test_channels_json_masks_secrets(cli) -> None:
+    done = cli("channels", "--json", extra={"TG_BOT_TOKEN": "123456:ABCDEFGHIJKLMNOP"})
+    assert done.returncode == 0
+    doc = json.loads(done.stdout)
+    assert doc["enabled"] == ["ntfy"]
+    telegram = next(c for c in doc["channels"] if c["id"] == "telegram")
+    assert telegram["enabled"] is False and telegram["missing"] == ["TG_USER_ID"]
+    assert TOPIC not in done.stdout and TOKEN not in done.stdout and "ABCDEFGHIJKLMNOP" not in done.stdout
+
+
+def test_config_file_is_read_and_environment_wins(cli, tmp_path, fake) -> None:
+    config = tmp_path / "my-config.sh"
+    config.write_text(
+        f'# my channels\nexport NTFY_URL="{fake.url}"\nexport NTFY_TOPIC={TOPIC}\nexport NTFY_TOKEN=wrong\n'
+    )
+    done = cli(
+        "send", "t", "c", "--wait", "20", channels=False, extra={"MCP_PUSH_CONFIG": str(config), "NTFY_TOKEN": TOKEN}
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert fake.problems == []
