@@ -51,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("ref", metavar="RUN_ID|TICKET")
     _wait_options(status)
 
+    test = sub.add_parser("test", help="send a test notification to each configured channel (or those named)")
+    test.add_argument("channel_ids", nargs="*", metavar="ID")
+    test.add_argument("--wait", type=float, default=30.0, metavar="SECONDS", help="how long to wait (default 30)")
+
     channels = sub.add_parser("channels", help="list channels and their (masked) settings")
     channels.add_argument("--json", action="store_true")
     return parser
@@ -195,12 +199,49 @@ def _cmd_channels(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_test(settings: Settings, args: argparse.Namespace) -> int:
+    """Deliver one test notification per channel with an in-process worker; one line per channel."""
+    import socket
+
+    from mcp_push.channels import get_channel_class
+    from mcp_push.notifier import Notifier
+    from mcp_push.tasks.runtime import Runtime
+    from mcp_push.tasks.worker import Worker
+
+    runtime = Runtime.open(settings)
+    worker = Worker(runtime)
+    try:
+        notifier = Notifier(runtime)
+        receipt = notifier.send(
+            "mcp-push test",
+            f"If you can read this, mcp-push reaches you here. Sent from {socket.gethostname()}.",
+            channels=args.channel_ids or None,
+        )
+        worker.start()
+        doc = _wait_for(notifier, receipt.ticket, args.wait, ticket=True)
+    finally:
+        worker.stop()
+        runtime.close()
+    ok = True
+    for d in doc.tickets[0].deliveries:
+        if d.status == "delivered":
+            print(f"{d.channel}: delivered")
+            continue
+        ok = False
+        cls = get_channel_class(d.channel)
+        check = ", ".join(s.name for s in cls.settings if s.required) if cls else ""
+        state = "failed" if d.status == "failed" else f"not delivered yet ({d.status})"
+        print(f"{d.channel}: {state}: {d.last_error or 'no answer yet'}" + (f" — check {check}" if check else ""))
+    return EXIT_OK if ok else EXIT_FAILED
+
+
 COMMANDS = {
     "serve": _cmd_serve,
     "worker": _cmd_worker,
     "send": _cmd_send,
     "status": _cmd_status,
     "channels": _cmd_channels,
+    "test": _cmd_test,
 }
 
 

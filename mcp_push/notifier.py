@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import time
+from dataclasses import replace
 from typing import Any
 
 from mcp_push import validation
@@ -135,7 +136,17 @@ class Notifier:
             NewTicket(new_ticket(), rid, title, content, time.time(), tuple(targets), name, payload, reason, key)
         )
 
+    def _skipped(self, title: str) -> str | None:
+        """SKIP_PUSH_TITLE (newline-separated titles): such notifications are recorded, not pushed."""
+        skip = {line.strip() for line in self.settings.env.get("SKIP_PUSH_TITLE", "").splitlines() if line.strip()}
+        if title.strip() in skip:
+            return "the title is listed in SKIP_PUSH_TITLE; remove it there to push such notifications"
+        return None
+
     def _write(self, new: NewTicket) -> SendReceipt:
+        reason = self._skipped(new.title) if new.channels else None
+        if reason:
+            new = replace(new, channels=(), reason=reason)
         record, created = self.runtime.ledger.create_ticket(new)
         if created:
             for delivery in record.deliveries:

@@ -147,3 +147,26 @@ def test_config_file_is_read_and_environment_wins(cli, tmp_path, fake) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert fake.problems == []
+
+
+def test_test_command_reports_each_channel(cli, fake) -> None:
+    done = cli("test", "--wait", "20", extra={"CONSOLE": "true"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines() == ["console: delivered", "ntfy: delivered"]
+    assert fake.requests[0].headers["title"] == "mcp-push test"
+
+
+def test_test_command_names_the_provider_reason(cli, fake) -> None:
+    fake.default_mode = "permanent"
+    done = cli("test", "ntfy", "--wait", "20")
+    assert done.returncode == 1
+    assert done.stdout.startswith("ntfy: failed: ") and "forbidden" in done.stdout and "NTFY_TOPIC" in done.stdout
+    assert TOPIC not in done.stdout.replace("check NTFY_TOPIC", "")
+
+
+def test_skip_push_title_records_instead_of_pushing(cli, fake) -> None:
+    done = cli("send", "Nightly", "c", "--json", extra={"SKIP_PUSH_TITLE": "Daily\nNightly"})
+    assert done.returncode == 0
+    doc = json.loads(done.stdout)
+    assert doc["status"] == "recorded" and "SKIP_PUSH_TITLE" in doc["tickets"][0]["reason"]
+    assert fake.requests == []

@@ -27,6 +27,7 @@ from mcp_push.channels import (
 from mcp_push.channels.base import Channel, Message
 from mcp_push.config import Settings
 from mcp_push.storage import Delivery, Ledger
+from mcp_push.tasks.hitokoto import Hitokoto
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,9 @@ class Deliverer:
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
 
+    def __post_init__(self) -> None:
+        self.hitokoto = Hitokoto(self.settings.env, self.clients)
+
     def run(self, delivery_id: int) -> str:
         """Handle one delivery; return what happened (for logs and tests)."""
         now = self.clock()
@@ -72,7 +76,8 @@ class Deliverer:
         channel = channel_cls(self.settings.env, clients=self.clients, origin=self.settings.origin_for(channel_cls.id))
         ticket = self.ledger.get_ticket(delivery.ticket)
         assert ticket is not None, "a delivery always has its ticket"
-        message = Message(ticket.title, ticket.content, ticket.run_id, ticket.ticket, ticket.event)
+        content = self.hitokoto.decorate(ticket.ticket, ticket.content)
+        message = Message(ticket.title, content, ticket.run_id, ticket.ticket, ticket.event)
         return self._send(delivery, channel, message)
 
     # --- internals ------------------------------------------------------------
