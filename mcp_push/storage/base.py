@@ -8,6 +8,7 @@ sends, and a sweep finds rows whose task was lost.
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,12 @@ class NewTicket:
     reason: str | None = None
     idempotency_key: str | None = None
 
+    @property
+    def fingerprint(self) -> str:
+        """What makes two notifications 'the same' for the loop guard."""
+        raw = "\x1f".join((self.run_id, self.event or "", self.title, self.content))
+        return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
 
 @dataclass(frozen=True)
 class Delivery:
@@ -45,6 +52,24 @@ class Delivery:
     next_attempt_at: float | None = None
     lease_owner: str | None = None
     lease_until: float | None = None
+    requeued_at: float | None = None
+
+    @property
+    def age_base(self) -> float:
+        """Where the maximum age counts from: creation, or the last manual retry of a dead letter."""
+        return self.requeued_at or self.created_at
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try at a provider, for timelines."""
+
+    delivery_id: int
+    channel: str
+    started_at: float
+    finished_at: float
+    outcome: str
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,12 +91,17 @@ class Ledger(ABC):
 
     # --- writing notifications ------------------------------------------
     @abstractmethod
-    def create_ticket(self, new: NewTicket) -> tuple[TicketRecord, bool]:
+    def create_ticket(self, new: NewTicket, *, dedupe_since: float | None = None) -> tuple[TicketRecord, bool]:
         """Write the ticket and one pending delivery per channel, atomically.
 
-        With an idempotency key already used, nothing is written and the first ticket is
-        returned with ``False``.
+        With an idempotency key already used, or (``dedupe_since`` given) an identical
+        notification (same fingerprint) created at or after ``dedupe_since``, nothing is
+        written and that first ticket is returned with ``False``.
         """
+
+    @abstractmethod
+    def run_counts(self, run_id: str, since: float) -> tuple[int, int]:
+        """(pushed tickets, budget notices) of a run created at or after ``since``."""
 
     # --- reading ----------------------------------------------------------
     @abstractmethod
@@ -87,6 +117,18 @@ class Ledger(ABC):
     @abstractmethod
     def unfinished_count(self) -> int:
         """Deliveries not yet delivered or failed."""
+
+    @abstractmethod
+    def attempts(self, ticket: str) -> list[Attempt]:
+        """Every attempt of a ticket's deliveries, oldest first."""
+
+    @abstractmethod
+    def recent_run_ids(self, limit: int) -> list[str]:
+        """Run ids with the most recent activity first."""
+
+    @abstractmethod
+    def outcome_counts(self, since: float, bucket: float) -> list[tuple[str, float, str, int]]:
+        """(channel, bucket start, outcome, count) of attempts finished at or after ``since``."""
 
     # --- the delivery life cycle ------------------------------------------
     @abstractmethod
@@ -131,6 +173,22 @@ class Ledger(ABC):
     def due_for_sweep(self, now: float, stale_after: float) -> list[int]:
         """Deliveries whose task may be lost: never enqueued, enqueued long ago and untouched,
         leases expired, or retries overdue."""
+
+    # --- dead letters and retention ------------------------------------------------
+    @abstractmethod
+    def requeue_failed(
+        self,
+        now: float,
+        *,
+        ticket: str | None = None,
+        channel: str | None = None,
+        failed_since: float | None = None,
+    ) -> list[int]:
+        """Put failed deliveries (filtered) back to pending; return their ids to enqueue."""
+
+    @abstractmethod
+    def purge(self, before: float) -> int:
+        """Delete settled tickets created before ``before`` (with deliveries and attempts); return how many."""
 
     # --- shared state between workers ---------------------------------------
     @abstractmethod

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mcp_push.errors import ConfigError
-from mcp_push.storage.base import Delivery, Ledger, NewTicket, TicketRecord
+from mcp_push.storage.base import Attempt, Delivery, Ledger, NewTicket, TicketRecord
 
 # Versioned migrations: entry N brings a database from user_version N to N+1.
 MIGRATIONS: tuple[str, ...] = (
@@ -58,6 +58,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX rate_slots_key ON rate_slots (key, at);
     CREATE TABLE workers (worker_id TEXT PRIMARY KEY, seen_at REAL NOT NULL, info TEXT);
     """,
+    """
+    ALTER TABLE tickets ADD COLUMN fingerprint TEXT;
+    CREATE INDEX tickets_fingerprint ON tickets (fingerprint, created_at);
+    ALTER TABLE deliveries ADD COLUMN requeued_at REAL;
+    CREATE INDEX attempts_finished ON attempts (finished_at);
+    """,
 )
 
 _OPEN = "('pending', 'retrying')"
@@ -77,6 +83,7 @@ def _delivery(row: sqlite3.Row) -> Delivery:
         next_attempt_at=row["next_attempt_at"],
         lease_owner=row["lease_owner"],
         lease_until=row["lease_until"],
+        requeued_at=row["requeued_at"],
     )
 
 
@@ -146,19 +153,25 @@ class SqliteLedger(Ledger):
         self._local = threading.local()
 
     # --- writing notifications ---------------------------------------------
-    def create_ticket(self, new: NewTicket) -> tuple[TicketRecord, bool]:
+    def create_ticket(self, new: NewTicket, *, dedupe_since: float | None = None) -> tuple[TicketRecord, bool]:
         with self._write() as conn:
+            first = None
             if new.idempotency_key is not None:
-                row = conn.execute(
+                first = conn.execute(
                     "SELECT ticket FROM tickets WHERE idempotency_key = ?", (new.idempotency_key,)
                 ).fetchone()
-                if row is not None:
-                    existing = self._ticket(conn, row["ticket"])
-                    assert existing is not None
-                    return existing, False
+            if first is None and dedupe_since is not None:
+                first = conn.execute(
+                    "SELECT ticket FROM tickets WHERE fingerprint = ? AND created_at >= ? ORDER BY created_at LIMIT 1",
+                    (new.fingerprint, dedupe_since),
+                ).fetchone()
+            if first is not None:
+                existing = self._ticket(conn, first["ticket"])
+                assert existing is not None
+                return existing, False
             conn.execute(
                 "INSERT INTO tickets (ticket, run_id, event, title, content, data, reason, idempotency_key,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " fingerprint, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     new.ticket,
                     new.run_id,
@@ -168,6 +181,7 @@ class SqliteLedger(Ledger):
                     None if new.data is None else json.dumps(new.data),
                     new.reason,
                     new.idempotency_key,
+                    new.fingerprint,
                     new.created_at,
                 ),
             )
@@ -179,6 +193,21 @@ class SqliteLedger(Ledger):
             record = self._ticket(conn, new.ticket)
         assert record is not None
         return record, True
+
+    def run_counts(self, run_id: str, since: float) -> tuple[int, int]:
+        row = (
+            self._conn()
+            .execute(
+                """SELECT
+                 count(*) FILTER (WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.ticket = t.ticket)
+                                  AND coalesce(t.event, '') != 'notice'),
+                 count(*) FILTER (WHERE t.event = 'notice')
+               FROM tickets t WHERE t.run_id = ? AND t.created_at >= ?""",
+                (run_id, since),
+            )
+            .fetchone()
+        )
+        return int(row[0]), int(row[1])
 
     # --- reading -------------------------------------------------------------
     def _ticket(self, conn: sqlite3.Connection, ticket: str) -> TicketRecord | None:
@@ -231,6 +260,40 @@ class SqliteLedger(Ledger):
             .fetchone()
         )
         return int(row[0])
+
+    def attempts(self, ticket: str) -> list[Attempt]:
+        rows = (
+            self._conn()
+            .execute(
+                """SELECT a.delivery_id, d.channel, a.started_at, a.finished_at, a.outcome, a.error
+               FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
+               WHERE d.ticket = ? ORDER BY a.started_at, a.id""",
+                (ticket,),
+            )
+            .fetchall()
+        )
+        return [Attempt(*row) for row in rows]
+
+    def recent_run_ids(self, limit: int) -> list[str]:
+        rows = (
+            self._conn()
+            .execute("SELECT run_id FROM tickets GROUP BY run_id ORDER BY max(created_at) DESC LIMIT ?", (limit,))
+            .fetchall()
+        )
+        return [row[0] for row in rows]
+
+    def outcome_counts(self, since: float, bucket: float) -> list[tuple[str, float, str, int]]:
+        rows = (
+            self._conn()
+            .execute(
+                """SELECT d.channel, CAST(a.finished_at / ? AS INTEGER) * ? AS slot, a.outcome, count(*)
+               FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
+               WHERE a.finished_at >= ? GROUP BY d.channel, slot, a.outcome ORDER BY slot, d.channel""",
+                (bucket, bucket, since),
+            )
+            .fetchall()
+        )
+        return [(row[0], float(row[1]), row[2], int(row[3])) for row in rows]
 
     # --- the delivery life cycle ----------------------------------------------
     def mark_enqueued(self, delivery_ids: list[int], now: float) -> None:
@@ -334,6 +397,52 @@ class SqliteLedger(Ledger):
             .fetchall()
         )
         return [row[0] for row in rows]
+
+    # --- dead letters and retention ----------------------------------------------------
+    def requeue_failed(
+        self,
+        now: float,
+        *,
+        ticket: str | None = None,
+        channel: str | None = None,
+        failed_since: float | None = None,
+    ) -> list[int]:
+        clauses, params = ["status = 'failed'"], [now, now]
+        if ticket is not None:
+            clauses.append("ticket = ?")
+            params.append(ticket)
+        if channel is not None:
+            clauses.append("channel = ?")
+            params.append(channel)
+        if failed_since is not None:
+            clauses.append("updated_at >= ?")
+            params.append(failed_since)
+        with self._write() as conn:
+            rows = conn.execute(
+                f"""UPDATE deliveries SET status = 'pending', requeued_at = ?, updated_at = ?,
+                       next_attempt_at = NULL, enqueued_at = NULL, lease_owner = NULL, lease_until = NULL
+                    WHERE {" AND ".join(clauses)} RETURNING id""",
+                params,
+            ).fetchall()
+        return sorted(row[0] for row in rows)
+
+    def purge(self, before: float) -> int:
+        settled = """SELECT ticket FROM tickets t WHERE created_at < ? AND NOT EXISTS (
+                        SELECT 1 FROM deliveries d WHERE d.ticket = t.ticket
+                        AND d.status NOT IN ('delivered', 'failed'))"""
+        with self._write() as conn:
+            conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS doomed AS {settled} LIMIT 0", (before,))
+            conn.execute("DELETE FROM doomed")
+            conn.execute(f"INSERT INTO doomed {settled}", (before,))
+            conn.execute(
+                "DELETE FROM attempts WHERE delivery_id IN"
+                " (SELECT id FROM deliveries WHERE ticket IN (SELECT ticket FROM doomed))"
+            )
+            conn.execute("DELETE FROM deliveries WHERE ticket IN (SELECT ticket FROM doomed)")
+            count = conn.execute("DELETE FROM tickets WHERE ticket IN (SELECT ticket FROM doomed)").rowcount
+            conn.execute("DELETE FROM rate_slots WHERE at < ?", (before,))
+            conn.execute("DELETE FROM workers WHERE seen_at < ?", (before,))
+        return count
 
     # --- shared state between workers ---------------------------------------------
     def reserve_rate(self, key: str, limit: int, per: float, now: float) -> float:

@@ -178,7 +178,7 @@ class Deliverer:
         if exc.retry_after is not None:  # the provider said how long: never come back sooner
             delay = max(delay, exc.retry_after)
         reason = channel.redact(exc.reason)
-        if now + delay > delivery.created_at + self.settings.max_age:
+        if now + delay > delivery.age_base + self.settings.max_age:
             hours = self.settings.max_age / 3600
             final = f"gave up after {attempts} attempts over {hours:g}h; last error: {reason}"
             self.ledger.finish(delivery.id, self.owner, "failed", final, now)

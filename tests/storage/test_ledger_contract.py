@@ -195,3 +195,69 @@ def test_timestamps_are_real_clock_values(ledger: Ledger) -> None:
     now = time.time()
     record, _ = ledger.create_ticket(new(created_at=now))
     assert abs(record.deliveries[0].created_at - now) < 1e-3
+
+
+def test_dedupe_window_coalesces_identical_notifications(ledger: Ledger) -> None:
+    _, created = ledger.create_ticket(new("tk-1", created_at=NOW), dedupe_since=NOW - 60)
+    same, created_same = ledger.create_ticket(new("tk-2", created_at=NOW + 5), dedupe_since=NOW + 5 - 60)
+    assert created and not created_same and same.ticket == "tk-1"
+    other = NewTicket("tk-3", "run-1", "Title", "Other content", NOW + 6, ("ntfy",))
+    assert ledger.create_ticket(other, dedupe_since=NOW + 6 - 60)[1]
+    later, created_later = ledger.create_ticket(new("tk-4", created_at=NOW + 61), dedupe_since=NOW + 1)
+    assert created_later and later.ticket == "tk-4"
+
+
+def test_run_counts(ledger: Ledger) -> None:
+    ledger.create_ticket(new("tk-1", created_at=NOW))
+    ledger.create_ticket(new("tk-2", channels=(), reason="recorded", created_at=NOW + 1))
+    ledger.create_ticket(new("tk-3", created_at=NOW + 2, event="notice"))
+    ledger.create_ticket(new("tk-4", created_at=NOW - 100))
+    assert ledger.run_counts("run-1", NOW) == (1, 1)
+    assert ledger.run_counts("run-1", NOW - 200) == (2, 1)
+
+
+def test_requeue_failed_and_attempts_timeline(ledger: Ledger) -> None:
+    record, _ = ledger.create_ticket(new(channels=("ntfy", "telegram")))
+    a, b = (d.id for d in record.deliveries)
+    for did in (a, b):
+        ledger.claim(did, "w", 30, NOW)
+        ledger.record_attempt(did, "w", NOW, NOW + 1, "permanent", "bad token")
+        ledger.finish(did, "w", "failed", "bad token", NOW + 1)
+    assert ledger.requeue_failed(NOW + 10, channel="telegram") == [b]
+    d = ledger.get_delivery(b)
+    assert d and d.status == "pending" and d.attempts == 1 and d.age_base == NOW + 10
+    assert ledger.requeue_failed(NOW + 11, failed_since=NOW + 5) == []
+    assert ledger.requeue_failed(NOW + 12, ticket="tk-1") == [a]
+    timeline = ledger.attempts("tk-1")
+    assert [(t.channel, t.outcome, t.error) for t in timeline] == [
+        ("ntfy", "permanent", "bad token"),
+        ("telegram", "permanent", "bad token"),
+    ]
+
+
+def test_purge_removes_only_old_settled_tickets(ledger: Ledger) -> None:
+    old, _ = ledger.create_ticket(new("tk-old", created_at=NOW - 1000))
+    for d in old.deliveries:
+        ledger.claim(d.id, "w", 30, NOW)
+        ledger.record_attempt(d.id, "w", NOW, NOW, "delivered", None)
+        ledger.finish(d.id, "w", "delivered", None, NOW)
+    ledger.create_ticket(new("tk-old-open", created_at=NOW - 1000))
+    ledger.create_ticket(new("tk-new", created_at=NOW))
+    assert ledger.purge(NOW - 10) == 1
+    assert ledger.get_ticket("tk-old") is None
+    assert ledger.get_ticket("tk-old-open") is not None and ledger.get_ticket("tk-new") is not None
+    assert ledger.attempts("tk-old") == []
+
+
+def test_recent_runs_and_outcome_counts(ledger: Ledger) -> None:
+    ledger.create_ticket(new("tk-a", run_id="run-a", created_at=NOW))
+    record, _ = ledger.create_ticket(new("tk-b", run_id="run-b", channels=("ntfy",), created_at=NOW + 10))
+    assert ledger.recent_run_ids(10) == ["run-b", "run-a"]
+    assert ledger.recent_run_ids(1) == ["run-b"]
+    did = record.deliveries[0].id
+    ledger.claim(did, "w", 30, NOW)
+    ledger.record_attempt(did, "w", NOW, NOW + 3601, "transient", "503")
+    ledger.record_attempt(did, "w", NOW, NOW + 3602, "delivered", None)
+    counts = ledger.outcome_counts(NOW, 3600)
+    slot = (NOW + 3601) // 3600 * 3600
+    assert sorted(counts) == [("ntfy", slot, "delivered", 1), ("ntfy", slot, "transient", 1)]
