@@ -29,8 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="run the MCP server (stdio) with an embedded worker")
-    serve.add_argument("--transport", choices=["stdio"], default="stdio")
+    serve = sub.add_parser("serve", help="run the MCP server (stdio or streamable HTTP) with an embedded worker")
+    serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    serve.add_argument("--host", default="127.0.0.1", help="with --transport http (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8765, help="with --transport http (default 8765)")
     serve.add_argument("--no-worker", action="store_true", help="do not run the embedded worker")
 
     worker = sub.add_parser("worker", help="deliver queued notifications (a long-running service)")
@@ -54,6 +56,24 @@ def _parser() -> argparse.ArgumentParser:
     test = sub.add_parser("test", help="send a test notification to each configured channel (or those named)")
     test.add_argument("channel_ids", nargs="*", metavar="ID")
     test.add_argument("--wait", type=float, default=30.0, metavar="SECONDS", help="how long to wait (default 30)")
+
+    retry = sub.add_parser("retry", help="queue failed deliveries (dead letters) again")
+    retry.add_argument("ticket", nargs="?", help="retry this ticket's failed deliveries")
+    retry.add_argument("--failed", action="store_true", help="retry every failed delivery (filtered below)")
+    retry.add_argument("--channel", help="only this channel")
+    retry.add_argument("--since", metavar="DURATION", help="only deliveries that failed within e.g. 30m, 2h, 7d")
+
+    purge = sub.add_parser("purge", help="delete settled notifications older than a duration")
+    purge.add_argument("--older-than", required=True, metavar="DURATION", help="e.g. 30d, 12h")
+
+    hook = sub.add_parser(
+        "hook", help="turn an agent hook event (Claude Code on stdin, Codex as argument) into a notification"
+    )
+    hook.add_argument("payload", nargs="?", help="Codex notify JSON (Claude Code sends its event on stdin)")
+
+    dashboard = sub.add_parser("dashboard", help="serve the read-only delivery dashboard")
+    dashboard.add_argument("--host", default="127.0.0.1")
+    dashboard.add_argument("--port", type=int, default=8766)
 
     channels = sub.add_parser("channels", help="list channels and their (masked) settings")
     channels.add_argument("--json", action="store_true")
@@ -104,7 +124,7 @@ def _wait_for(notifier, ref: str, seconds: float, *, ticket: bool) -> StatusDocu
 def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from mcp_push.server import serve
 
-    serve(settings, transport=args.transport, embedded_worker=not args.no_worker)
+    serve(settings, transport=args.transport, host=args.host, port=args.port, embedded_worker=not args.no_worker)
     return EXIT_OK
 
 
@@ -235,6 +255,70 @@ def _cmd_test(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK if ok else EXIT_FAILED
 
 
+def parse_duration(text: str) -> float:
+    """'90s', '30m', '2h', '7d' (or plain seconds) as seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    raw = text.strip().lower()
+    try:
+        if raw and raw[-1] in units:
+            value = float(raw[:-1]) * units[raw[-1]]
+        else:
+            value = float(raw)
+    except ValueError:
+        raise InputError(f"{text!r} is not a duration: use e.g. 90s, 30m, 2h or 7d") from None
+    if value <= 0:
+        raise InputError(f"{text!r} must be a positive duration")
+    return value
+
+
+def _cmd_retry(settings: Settings, args: argparse.Namespace) -> int:
+    from mcp_push.tasks.runtime import Runtime
+    from mcp_push.tasks.worker import ensure_delivery
+
+    if bool(args.ticket) == bool(args.failed):
+        raise InputError("give a TICKET, or --failed (optionally with --channel and --since)")
+    since = time.time() - parse_duration(args.since) if args.since else None
+    runtime = Runtime.open(settings)
+    try:
+        if args.ticket and runtime.ledger.get_ticket(args.ticket) is None:
+            raise InputError(f"no ticket {args.ticket!r}")
+        ids = runtime.ledger.requeue_failed(time.time(), ticket=args.ticket, channel=args.channel, failed_since=since)
+        for delivery_id in ids:
+            runtime.enqueue(delivery_id)
+        if ids:
+            ensure_delivery(runtime)
+    finally:
+        runtime.close()
+    print(f"queued {len(ids)} failed deliver{'y' if len(ids) == 1 else 'ies'} again")
+    return EXIT_OK
+
+
+def _cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
+    from mcp_push.tasks.runtime import Runtime
+
+    cutoff = time.time() - parse_duration(args.older_than)
+    runtime = Runtime.open(settings)
+    try:
+        count = runtime.ledger.purge(cutoff)
+    finally:
+        runtime.close()
+    print(f"purged {count} settled notification{'s' if count != 1 else ''}")
+    return EXIT_OK
+
+
+def _cmd_hook(settings: Settings, args: argparse.Namespace) -> int:
+    from mcp_push.hooks import run_hook
+
+    return run_hook(settings, args.payload, sys.stdin)
+
+
+def _cmd_dashboard(settings: Settings, args: argparse.Namespace) -> int:
+    from mcp_push.dashboard import serve_dashboard
+
+    serve_dashboard(settings, host=args.host, port=args.port)
+    return EXIT_OK
+
+
 COMMANDS = {
     "serve": _cmd_serve,
     "worker": _cmd_worker,
@@ -242,6 +326,10 @@ COMMANDS = {
     "status": _cmd_status,
     "channels": _cmd_channels,
     "test": _cmd_test,
+    "retry": _cmd_retry,
+    "purge": _cmd_purge,
+    "hook": _cmd_hook,
+    "dashboard": _cmd_dashboard,
 }
 
 

@@ -103,6 +103,12 @@ class Settings:
     sweep_seconds: float = 15.0
     workers: int = 4
     poll_max: float = 0.25
+    dedupe_seconds: float = 60.0
+    run_budget: int = 30
+    retention_days: float = 30.0
+    db_url: str | None = field(default=None, repr=False)
+    queue_url: str | None = field(default=None, repr=False)
+    http_token: str | None = field(default=None, repr=False)
 
     @property
     def ledger_path(self) -> Path:
@@ -116,6 +122,25 @@ class Settings:
         """``MCP_PUSH_ORIGIN_<ID>``: where a channel's API really lives (relay, proxy, fake)."""
         value = self.env.get(f"MCP_PUSH_ORIGIN_{channel_id.upper()}", "").strip()
         return value or None
+
+
+DB_SCHEMES = ("postgresql", "postgres")
+QUEUE_SCHEMES = ("redis", "rediss", "postgresql", "postgres")
+
+
+def _url(env: Mapping[str, str], key: str, schemes: tuple[str, ...]) -> str | None:
+    """A backend URL, checked for a scheme we support (the server itself is checked at start)."""
+    raw = env.get(key, "").strip()
+    if not raw:
+        return None
+    scheme = raw.split("://", 1)[0].lower() if "://" in raw else ""
+    if scheme not in schemes:
+        shown = raw.split("@")[-1][:60]
+        raise ConfigError(
+            f"{key} must be a URL starting with {' or '.join(s + '://' for s in schemes)}; got {shown!r}. "
+            f"Unset {key} to use the SQLite files in MCP_PUSH_HOME"
+        )
+    return raw
 
 
 def default_home(environ: Mapping[str, str]) -> Path:
@@ -152,6 +177,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sweep_seconds=_number(merged, "MCP_PUSH_SWEEP_SECONDS", 15.0, 0.1),
         workers=int(_number(merged, "MCP_PUSH_WORKERS", 4, 1)),
         poll_max=_number(merged, "MCP_PUSH_POLL_MAX", 0.25, 0.01),
+        dedupe_seconds=_number(merged, "MCP_PUSH_DEDUPE_SECONDS", 60.0),
+        run_budget=int(_number(merged, "MCP_PUSH_RUN_BUDGET", 30, 1)),
+        retention_days=_number(merged, "MCP_PUSH_RETENTION_DAYS", 30.0, 0.0001),
+        db_url=_url(merged, "MCP_PUSH_DB_URL", DB_SCHEMES),
+        queue_url=_url(merged, "MCP_PUSH_QUEUE_URL", QUEUE_SCHEMES),
+        http_token=merged.get("MCP_PUSH_HTTP_TOKEN", "").strip() or None,
     )
 
 

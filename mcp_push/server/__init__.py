@@ -19,14 +19,25 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def serve(settings: Settings, *, transport: str = "stdio", embedded_worker: bool = True) -> None:
+def serve(
+    settings: Settings,
+    *,
+    transport: str = "stdio",
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    embedded_worker: bool = True,
+) -> None:
     """Run the MCP server until the client disconnects or SIGTERM/SIGINT arrives.
 
     On the way out, whatever is still queued is handed to a detached drain worker, so a
     notification sent a moment before exit is still delivered promptly.
     """
-    if transport != "stdio":
+    if transport not in ("stdio", "http"):
         raise ValueError(f"unsupported transport {transport!r}")
+    if transport == "http":
+        from mcp_push.server.http import check_http_settings
+
+        check_http_settings(settings, host)  # refuse before anything starts
     runtime = Runtime.open(settings)
     server = build_server(Notifier(runtime))
     worker = Worker(runtime) if embedded_worker else None
@@ -34,7 +45,12 @@ def serve(settings: Settings, *, transport: str = "stdio", embedded_worker: bool
         worker.start()
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        server.run("stdio")
+        if transport == "http":
+            from mcp_push.server.http import run_http
+
+            run_http(server, settings, host=host, port=port)
+        else:
+            server.run("stdio")
     except KeyboardInterrupt:
         log.info("stopping on signal")
     finally:
