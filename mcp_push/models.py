@@ -61,6 +61,7 @@ class StatusDocument(BaseModel):
     run_id: str
     status: OverallStatus
     tickets: list[TicketView]
+    workers_alive: int | None = Field(default=None, description="Workers with a recent heartbeat (0: none running).")
 
     @property
     def final(self) -> bool:
@@ -92,6 +93,7 @@ class ChannelsDocument(BaseModel):
     channels: list[ChannelView]
     config_file: str | None = None
     hint: str | None = None
+    workers_alive: int = Field(default=0, description="Workers with a recent heartbeat (0: none running).")
 
 
 def iso(ts: float | None) -> str | None:

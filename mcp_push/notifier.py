@@ -28,6 +28,8 @@ from mcp_push.models import (
 from mcp_push.storage import NewTicket, TicketRecord
 from mcp_push.tasks.runtime import Runtime
 
+RUN_BUDGET_WINDOW = 3600.0
+
 EVENT_TITLES = {
     "start": "▶️ Started",
     "update": "🔄 Progress",
@@ -144,22 +146,68 @@ class Notifier:
         return None
 
     def _write(self, new: NewTicket) -> SendReceipt:
+        """Apply the push policies (skip list, run budget, loop guard), then write and enqueue."""
         reason = self._skipped(new.title) if new.channels else None
         if reason:
             new = replace(new, channels=(), reason=reason)
-        record, created = self.runtime.ledger.create_ticket(new)
+        notice = None
+        if new.channels:
+            new, notice = self._apply_budget(new)
+        ledger = self.runtime.ledger
+        dedupe_since = new.created_at - self.settings.dedupe_seconds if self.settings.dedupe_seconds > 0 else None
+        record, created = ledger.create_ticket(new, dedupe_since=dedupe_since)
         if created:
-            for delivery in record.deliveries:
-                self.runtime.enqueue(delivery.id)
+            self._enqueue(record)
+            if notice is not None:
+                self._enqueue(ledger.create_ticket(notice)[0])
         view = ticket_view(record)
+        reason = record.reason
+        if not created:
+            if new.idempotency_key is not None and record.idempotency_key == new.idempotency_key:
+                reason = f"same idempotency_key as ticket {record.ticket}; nothing new was sent"
+            else:
+                age = max(0.0, new.created_at - record.created_at)
+                reason = (
+                    f"identical to ticket {record.ticket} from {age:.0f}s ago; coalesced into it "
+                    f"(loop guard, MCP_PUSH_DEDUPE_SECONDS={self.settings.dedupe_seconds:g})"
+                )
         return SendReceipt(
             ticket=record.ticket,
             run_id=record.run_id,
             status=view.status,
             channels=[d.channel for d in record.deliveries],
-            reason=record.reason,
+            reason=reason,
             duplicate=not created,
         )
+
+    def _enqueue(self, record: TicketRecord) -> None:
+        for delivery in record.deliveries:
+            self.runtime.enqueue(delivery.id)
+
+    def _apply_budget(self, new: NewTicket) -> tuple[NewTicket, NewTicket | None]:
+        """MCP_PUSH_RUN_BUDGET: past it, a run's notifications are recorded, with one notice pushed."""
+        budget = self.settings.run_budget
+        pushed, notices = self.runtime.ledger.run_counts(new.run_id, new.created_at - RUN_BUDGET_WINDOW)
+        if pushed < budget:
+            return new, None
+        reason = (
+            f"run {new.run_id} already pushed {pushed} notifications in the last hour "
+            f"(MCP_PUSH_RUN_BUDGET={budget}); recorded, not pushed"
+        )
+        notice = None
+        if notices == 0:
+            notice = NewTicket(
+                new_ticket(),
+                new.run_id,
+                f"⚠️ mcp-push: run {new.run_id} hit its notification budget",
+                f"This run pushed {pushed} notifications within an hour, more than MCP_PUSH_RUN_BUDGET={budget}. "
+                "Its further notifications are recorded but not pushed until the hour has passed; "
+                f"see them with notify_status(run_id='{new.run_id}') or `mcp-push status {new.run_id}`.",
+                new.created_at,
+                new.channels,
+                event="notice",
+            )
+        return replace(new, channels=(), reason=reason), notice
 
     # --- reading ------------------------------------------------------------------
     def status(self, run_id: Any = None, ticket: Any = None) -> StatusDocument:
@@ -170,12 +218,20 @@ class Notifier:
             record = ledger.get_ticket(str(ticket))
             if record is None:
                 raise InputError(f"no ticket {str(ticket)[:80]!r}: use the ticket that notify_send returned")
-            return status_document(record.run_id, [record])
-        rid = validation.run_id(run_id)
-        records = ledger.run_tickets(rid)
-        if not records:
-            raise InputError(f"no notification has run_id {rid!r} yet")
-        return status_document(rid, records)
+            doc = status_document(record.run_id, [record])
+        else:
+            rid = validation.run_id(run_id)
+            records = ledger.run_tickets(rid)
+            if not records:
+                raise InputError(f"no notification has run_id {rid!r} yet")
+            doc = status_document(rid, records)
+        doc.workers_alive = self.workers_alive()
+        return doc
+
+    def workers_alive(self) -> int:
+        from mcp_push.tasks.worker import LIVE_WITHIN
+
+        return len(self.runtime.ledger.live_workers(time.time(), LIVE_WITHIN))
 
     def lookup(self, ref: str) -> StatusDocument:
         """A ticket or a run id, whichever it is (the CLI takes both)."""
@@ -213,6 +269,7 @@ class Notifier:
             channels=views,
             config_file=str(self.settings.config_file) if self.settings.config_file else None,
             hint=hint,
+            workers_alive=self.workers_alive(),
         )
 
 

@@ -72,6 +72,8 @@ def status_text(doc: StatusDocument) -> str:
         for d in t.deliveries:
             tail = f" - {d.last_error}" if d.last_error and d.status != "delivered" else ""
             lines.append(f"    {d.channel}: {d.status}, {d.attempts} attempt(s){tail}")
+    if doc.workers_alive == 0 and not doc.final:
+        lines.append("No worker is running: deliveries wait until `mcp-push worker` (or serve/send) starts one.")
     return "\n".join(lines)
 
 
@@ -82,6 +84,7 @@ def channels_text(doc: ChannelsDocument) -> str:
     for c in doc.channels:
         state = "enabled" if c.enabled else f"incomplete (missing {', '.join(c.missing)})"
         lines.append(f"- {c.id}: {state}")
+    lines.append(f"Workers alive: {doc.workers_alive}")
     return "\n".join(lines)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sqlite3
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from huey.api import Huey, TaskWrapper
 
 from mcp_push.channels import HttpClients
 from mcp_push.config import Settings, prepare_home
+from mcp_push.errors import ConfigError
 from mcp_push.storage import Ledger, open_ledger
 from mcp_push.tasks.delivery import Deliverer
 
@@ -26,14 +28,83 @@ log = logging.getLogger(__name__)
 TASK_NAME = "mcp_push.deliver"
 
 
+QUEUE_SETTING = "MCP_PUSH_QUEUE_URL"
+QUEUE_TABLE_PREFIX = "mcp_push_queue"  # PostgreSQL queue tables: mcp_push_queue_task, _schedule, _kv, _counter
+
+
 def make_huey(settings: Settings) -> Huey:
-    return SqliteHuey(
-        "mcp-push",
-        filename=str(settings.queue_path),
-        results=False,
-        journal_mode="wal",
-        timeout=30,
+    """The queue the settings ask for: Redis or PostgreSQL with MCP_PUSH_QUEUE_URL, else SQLite in MCP_PUSH_HOME.
+
+    A server that cannot be reached is reported here, at start, as one ConfigError naming the setting.
+    """
+    url = settings.queue_url
+    if not url:
+        return SqliteHuey(
+            "mcp-push",
+            filename=str(settings.queue_path),
+            results=False,
+            journal_mode="wal",
+            timeout=30,
+        )
+    if url.split("://", 1)[0].lower() in ("redis", "rediss"):
+        return _redis_huey(url)
+    return _postgres_huey(url)
+
+
+def _missing_driver(exc: ImportError, extra: str) -> Exception:
+    from mcp_push.errors import ConfigError
+
+    return ConfigError(
+        f"{QUEUE_SETTING} needs the {extra} driver ({exc.name or exc} is missing): install it with "
+        f"`pip install 'mcp-push[{extra}]'`, or unset {QUEUE_SETTING} to use the SQLite queue in MCP_PUSH_HOME"
     )
+
+
+def _redis_huey(url: str) -> Huey:
+    from mcp_push.storage import backend_error
+
+    try:
+        import redis
+        from huey import RedisHuey
+    except ImportError as exc:
+        raise _missing_driver(exc, "redis") from None
+    try:
+        # Options in the URL's query win over these defaults; an unreachable host fails in seconds, not minutes.
+        pool = redis.ConnectionPool.from_url(
+            url, socket_connect_timeout=10, socket_timeout=30, socket_keepalive=True, health_check_interval=30
+        )
+        huey = RedisHuey("mcp-push", results=False, connection_pool=pool)
+        huey.storage.conn.ping()
+    except (redis.RedisError, ValueError, OSError) as exc:
+        raise backend_error(QUEUE_SETTING, "the Redis queue", url, exc, "the SQLite queue in MCP_PUSH_HOME") from None
+    return huey
+
+
+def _postgres_huey(url: str) -> Huey:
+    from mcp_push.storage import backend_error
+
+    try:
+        import psycopg
+        from huey import PostgresHuey
+
+        from mcp_push.storage.postgres import connect_kwargs
+    except ImportError as exc:
+        raise _missing_driver(exc, "postgres") from None
+    extra = connect_kwargs(url, QUEUE_SETTING)
+    huey = PostgresHuey(
+        "mcp-push", results=False, dsn=url, table_prefix=QUEUE_TABLE_PREFIX, create_tables=False, **extra
+    )
+    try:
+        # Huey's "create table if not exists" races when several processes start at once: serialize it.
+        with psycopg.connect(url, autocommit=True, **extra) as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('mcp-push:migrate'), hashtext('queue'))")
+            for statement in huey.storage.ddl:
+                conn.execute(statement)
+    except psycopg.Error as exc:
+        raise backend_error(
+            QUEUE_SETTING, "the PostgreSQL queue", url, exc, "the SQLite queue in MCP_PUSH_HOME"
+        ) from None
+    return huey
 
 
 def new_owner() -> str:
@@ -54,8 +125,19 @@ class Runtime:
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
+        """Open ledger and queue, or raise one ConfigError that says what is wrong with them."""
         prepare_home(settings)
-        return cls(settings, open_ledger(settings), make_huey(settings), HttpClients(settings.http_timeout))
+        ledger = open_ledger(settings)
+        try:
+            huey = make_huey(settings)
+            huey.pending_count()  # touch the queue now: a broken file fails here, not in a worker thread
+        except sqlite3.DatabaseError as exc:
+            ledger.close()
+            raise ConfigError(
+                f"the queue {settings.queue_path} is not a usable SQLite database ({exc}); "
+                "move it aside (queued tasks are rebuilt from the ledger by the sweep) or point MCP_PUSH_HOME elsewhere"
+            ) from exc
+        return cls(settings, ledger, huey, HttpClients(settings.http_timeout))
 
     def enqueue(self, delivery_id: int, delay: float = 0.0) -> None:
         """Put a delivery task on the queue, now or after ``delay`` seconds."""

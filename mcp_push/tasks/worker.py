@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5.0
 LIVE_WITHIN = 3 * HEARTBEAT_SECONDS
+PURGE_EVERY = 86400.0
 
 
 class _EmbeddedConsumer(Consumer):
@@ -57,8 +58,16 @@ class Worker:
     def start(self) -> None:
         self.runtime.ledger.heartbeat(self.runtime.owner, time.time(), "drain" if self.drain else "worker")
         self.runtime.sweep()
+        self._purge()
         self.consumer.start()
         self._maintenance.start()
+
+    def _purge(self) -> None:
+        """Retention: drop settled notifications older than MCP_PUSH_RETENTION_DAYS (daily)."""
+        cutoff = time.time() - self.runtime.settings.retention_days * 86400
+        purged = self.runtime.ledger.purge(cutoff)
+        if purged:
+            log.info("purged %d settled notifications older than %g days", purged, self.runtime.settings.retention_days)
 
     def stop(self, timeout: float = 5.0) -> list[int]:
         """Stop consuming; hand back what is still in flight so another worker takes it at once."""
@@ -78,7 +87,7 @@ class Worker:
 
     def _maintain(self) -> None:
         settings = self.runtime.settings
-        last_sweep = last_beat = time.monotonic()
+        last_sweep = last_beat = last_purge = time.monotonic()
         while not self.stopped.wait(min(settings.sweep_seconds, HEARTBEAT_SECONDS, 0.5)):
             try:
                 now = time.monotonic()
@@ -88,6 +97,9 @@ class Worker:
                 if now - last_sweep >= settings.sweep_seconds:
                     self.runtime.sweep()
                     last_sweep = now
+                if now - last_purge >= PURGE_EVERY:
+                    self._purge()
+                    last_purge = now
                 if self.drain and self.runtime.ledger.unfinished_count() == 0:
                     log.info("drain finished: nothing left to deliver")
                     self.stopped.set()

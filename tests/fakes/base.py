@@ -32,6 +32,7 @@ class Recorded:
     query: dict[str, list[str]]
     headers: Mapping[str, str]
     body: bytes
+    at: float = 0.0  # time.monotonic() when the request arrived
 
     def json(self) -> Any:
         return json.loads(self.body.decode("utf-8"))
@@ -149,6 +150,7 @@ class FakeProvider:
                     parse_qs(parts.query, keep_blank_values=True),
                     {k.lower(): v for k, v in self.headers.items()},
                     body,
+                    time.monotonic(),
                 )
                 if fake.delay:
                     time.sleep(fake.delay)

@@ -55,3 +55,10 @@ CASE = ChannelCase(
     permanent_reason="forbidden",
     rate_wait=5.0,
 )
+
+
+def title_of(request: Recorded) -> str:
+    """The Title header as ntfy reads it (RFC 2047-decoded)."""
+    from email.header import decode_header, make_header
+
+    return str(make_header(decode_header(request.headers.get("title", ""))))
