@@ -233,13 +233,12 @@ def test_dead_letters_are_kept_and_retried(tmp_path, ntfy) -> None:
 def test_purge_command(tmp_path, ntfy) -> None:
     home = tmp_path / "home"
     env = server_env(home, NTFY.env(ntfy.url))
-    run = lambda *a: subprocess.run(
-        [sys.executable, "-m", "mcp_push", *a],
-        env=env,
-        capture_output=True,  # noqa: E731
-        text=True,
-        timeout=60,
-    )
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "mcp_push", *args], env=env, capture_output=True, text=True, timeout=60
+        )
+
     assert run("send", "t", "c", "--wait", "20").returncode == 0
     assert run("purge", "--older-than", "1h").stdout.strip() == "purged 0 settled notifications"
     time.sleep(0.01)  # the notification must be strictly older than the cut-off below
