@@ -170,9 +170,10 @@ class Ledger(ABC):
         """Hand back every in-flight delivery of a worker that is stopping; return their ids."""
 
     @abstractmethod
-    def due_for_sweep(self, now: float, stale_after: float) -> list[int]:
-        """Deliveries whose task may be lost: never enqueued, enqueued long ago and untouched,
-        leases expired, or retries overdue."""
+    def due_for_sweep(self, now: float, stale_after: float, *, unclaimed: bool = True) -> list[int]:
+        """Deliveries whose task may be lost: in-flight ones whose lease expired (their task was
+        consumed) and, with ``unclaimed``, due pending/retrying ones whose task should have run
+        ``stale_after`` seconds ago (never enqueued, or lost with a queue)."""
 
     # --- dead letters and retention ------------------------------------------------
     @abstractmethod

@@ -383,16 +383,16 @@ class SqliteLedger(Ledger):
             ).fetchall()
         return [row[0] for row in rows]
 
-    def due_for_sweep(self, now: float, stale_after: float) -> list[int]:
+    def due_for_sweep(self, now: float, stale_after: float, *, unclaimed: bool = True) -> list[int]:
         rows = (
             self._conn()
             .execute(
                 f"""SELECT id FROM deliveries
-                WHERE (status IN {_OPEN} AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
+                WHERE (status = 'in_flight' AND lease_until < ?)
+                   OR (? AND status IN {_OPEN} AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
                        AND coalesce(enqueued_at, created_at) < ?)
-                   OR (status = 'in_flight' AND lease_until < ?)
                 ORDER BY id""",
-                (now, now - stale_after, now),
+                (now, unclaimed, now, now - stale_after),
             )
             .fetchall()
         )

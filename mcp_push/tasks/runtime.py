@@ -147,9 +147,16 @@ class Runtime:
             self._task(delivery_id)
 
     def sweep(self) -> list[int]:
-        """Re-enqueue deliveries whose task was lost (crash, never enqueued, lease expired)."""
+        """Re-enqueue deliveries whose task was lost.
+
+        An expired lease always means a lost task (a worker died holding it). A pending row
+        that has waited long is only presumed lost when the queue is empty: while tasks are
+        queued, its own task is probably among them, and re-enqueueing a whole backlog on
+        every sweep would only multiply the queue.
+        """
         now = time.time()
-        due = self.ledger.due_for_sweep(now, stale_after=max(self.settings.lease_seconds, 30.0))
+        queue_empty = self.huey.pending_count() == 0
+        due = self.ledger.due_for_sweep(now, max(self.settings.lease_seconds, 30.0), unclaimed=queue_empty)
         for delivery_id in due:
             self.enqueue(delivery_id)
         self.ledger.mark_enqueued(due, now)

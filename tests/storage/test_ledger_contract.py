@@ -261,3 +261,11 @@ def test_recent_runs_and_outcome_counts(ledger: Ledger) -> None:
     counts = ledger.outcome_counts(NOW, 3600)
     slot = (NOW + 3601) // 3600 * 3600
     assert sorted(counts) == [("ntfy", slot, "delivered", 1), ("ntfy", slot, "transient", 1)]
+
+
+def test_sweep_without_unclaimed_returns_only_expired_leases(ledger: Ledger) -> None:
+    record, _ = ledger.create_ticket(new(channels=("ntfy", "telegram")))
+    waiting, expired = (d.id for d in record.deliveries)
+    ledger.claim(expired, "dead", 10, NOW)
+    assert ledger.due_for_sweep(NOW + 100, stale_after=30, unclaimed=False) == [expired]
+    assert ledger.due_for_sweep(NOW + 100, stale_after=30) == [waiting, expired]
