@@ -1,0 +1,59 @@
+"""Slack incoming webhook: POST JSON {"text"} to the hooks.slack.com URL, which is itself the secret."""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import urlsplit
+
+import httpx
+
+from mcp_push.channels.base import HttpChannel, HttpRequest, Message, RateLimit, Receipt, Setting, raise_for_http
+from mcp_push.channels.errors import PermanentError
+
+HINTS = {
+    "invalid_payload": "Slack could not read the message",
+    "action_prohibited": "a workspace admin restricted this webhook",
+    "channel_not_found": "the webhook's channel was deleted: create a new webhook",
+    "channel_is_archived": "the webhook's channel is archived: unarchive it or create a new webhook",
+    "no_service": "the webhook was revoked or the app removed: create a new one",
+    "invalid_token": "the webhook URL is wrong or revoked: copy it again",
+}
+
+
+def webhook_secrets(url: str) -> list[str]:
+    """The parts of a webhook URL that grant posting: its path and the path's last segment."""
+    path = urlsplit(url).path.strip("/")
+    return [part for part in (path, path.rpartition("/")[2]) if part]
+
+
+class Slack(HttpChannel):
+    id = "slack"
+    name = "Slack"
+    settings = (
+        Setting(
+            "SLACK_WEBHOOK_URL",
+            required=True,
+            secret=True,
+            example="https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+        ),
+    )
+    rate_limit = RateLimit(1, 1.0)  # about one message a second per webhook, short bursts allowed
+
+    def secret_values(self) -> list[str]:
+        return [*super().secret_values(), *webhook_secrets(self.get("SLACK_WEBHOOK_URL"))]
+
+    def rate_key(self) -> str:
+        # Per webhook, without writing the (secret) URL into the ledger.
+        return "slack:" + hashlib.sha256(self.get("SLACK_WEBHOOK_URL").encode()).hexdigest()[:12]
+
+    def request(self, message: Message) -> HttpRequest:
+        return HttpRequest("POST", self.get("SLACK_WEBHOOK_URL"), json={"text": message.text})
+
+    def interpret(self, response: httpx.Response) -> Receipt:
+        text = response.text.strip()
+        if not response.is_success:
+            hint = HINTS.get(text)
+            raise_for_http(response, f"{text}: {hint}" if hint else None)
+        if text == "ok":
+            return Receipt()
+        raise PermanentError(f"Slack answered HTTP {response.status_code} without 'ok': {text[:300] or '(empty)'}")
