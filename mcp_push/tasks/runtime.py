@@ -22,6 +22,7 @@ from mcp_push.config import Settings, prepare_home
 from mcp_push.errors import ConfigError
 from mcp_push.storage import Ledger, open_ledger
 from mcp_push.tasks.delivery import Deliverer
+from mcp_push.tasks.wakeup import wake_all
 
 log = logging.getLogger(__name__)
 
@@ -139,12 +140,19 @@ class Runtime:
             ) from exc
         return cls(settings, ledger, huey, HttpClients(settings.http_timeout))
 
+    @property
+    def wakes_workers(self) -> bool:
+        """Only the SQLite queue needs nudging; Redis blocks and PostgreSQL listens by themselves."""
+        return self.settings.queue_url is None
+
     def enqueue(self, delivery_id: int, delay: float = 0.0) -> None:
         """Put a delivery task on the queue, now or after ``delay`` seconds."""
         if delay > 0:
             self._task.schedule(args=(delivery_id,), delay=delay)
-        else:
-            self._task(delivery_id)
+            return
+        self._task(delivery_id)
+        if self.wakes_workers:
+            wake_all(self.settings.home)
 
     def sweep(self) -> list[int]:
         """Re-enqueue deliveries whose task was lost.

@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import IO
 
 from huey.consumer import Consumer
+from huey.consumer import Worker as HueyWorker
 
 from mcp_push.config import Settings
 from mcp_push.tasks.runtime import Runtime
+from mcp_push.tasks.wakeup import WakeListener
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +31,35 @@ LIVE_WITHIN = 3 * HEARTBEAT_SECONDS
 PURGE_EVERY = 86400.0
 
 
+class _WakeableWorker(HueyWorker):
+    """A Huey worker thread whose idle sleep ends early when a producer nudges (SQLite queue)."""
+
+    wake: WakeListener | None = None
+
+    def sleep(self) -> None:
+        self.delay = min(self.delay, self.max_delay)
+        if self.wake is not None and self.wake.wait(self.delay):
+            self.delay = self.default_delay
+            return
+        if self.wake is None:
+            self.stop_flag.wait(self.delay)
+        self.delay *= self.backoff
+
+
 class _EmbeddedConsumer(Consumer):
-    """Huey's consumer without process-wide signal handlers: its host process owns signals."""
+    """Huey's consumer without process-wide signal handlers (its host process owns signals),
+    with worker threads that a producer can wake."""
+
+    worker_class = _WakeableWorker
+
+    def __init__(self, huey, wake: WakeListener | None, **options) -> None:  # type: ignore[no-untyped-def]
+        self._wake = wake  # before super().__init__, which creates the workers
+        super().__init__(huey, **options)
+
+    def _create_worker(self) -> HueyWorker:
+        worker = super()._create_worker()
+        worker.wake = self._wake
+        return worker
 
     def _set_signal_handlers(self) -> None:
         pass
@@ -41,8 +70,10 @@ class Worker:
         self.runtime = runtime
         self.drain = drain
         settings = runtime.settings
+        self.wake = WakeListener(settings.home, runtime.owner.replace(":", "_")) if runtime.wakes_workers else None
         self.consumer = _EmbeddedConsumer(
             runtime.huey,
+            self.wake,
             workers=threads or settings.workers,
             worker_type="thread",
             periodic=False,
@@ -78,6 +109,8 @@ class Worker:
         self.runtime.ledger.forget_worker(self.runtime.owner)
         if self._maintenance.is_alive():
             self._maintenance.join(timeout=2)
+        if self.wake is not None:
+            self.wake.close()
         return released
 
     def wait(self) -> None:
