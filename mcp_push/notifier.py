@@ -181,8 +181,7 @@ class Notifier:
         )
 
     def _enqueue(self, record: TicketRecord) -> None:
-        for delivery in record.deliveries:
-            self.runtime.enqueue(delivery.id)
+        self.runtime.enqueue_many([d.id for d in record.deliveries])
 
     def _apply_budget(self, new: NewTicket) -> tuple[NewTicket, NewTicket | None]:
         """MCP_PUSH_RUN_BUDGET: past it, a run's notifications are recorded, with one notice pushed."""

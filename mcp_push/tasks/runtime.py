@@ -14,7 +14,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from huey import SqliteHuey
 from huey.api import Huey, TaskWrapper
 
 from mcp_push.channels import HttpClients
@@ -22,6 +21,7 @@ from mcp_push.config import Settings, prepare_home
 from mcp_push.errors import ConfigError
 from mcp_push.storage import Ledger, open_ledger
 from mcp_push.tasks.delivery import Deliverer
+from mcp_push.tasks.sqlite_queue import LedgerBackedSqliteHuey
 from mcp_push.tasks.wakeup import wake_all
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def make_huey(settings: Settings) -> Huey:
     """
     url = settings.queue_url
     if not url:
-        return SqliteHuey(
+        return LedgerBackedSqliteHuey(
             "mcp-push",
             filename=str(settings.queue_path),
             results=False,
@@ -150,8 +150,13 @@ class Runtime:
         if delay > 0:
             self._task.schedule(args=(delivery_id,), delay=delay)
             return
-        self._task(delivery_id)
-        if self.wakes_workers:
+        self.enqueue_many([delivery_id])
+
+    def enqueue_many(self, delivery_ids: list[int]) -> None:
+        """Enqueue several deliveries now, then nudge idle workers once."""
+        for delivery_id in delivery_ids:
+            self._task(delivery_id)
+        if delivery_ids and self.wakes_workers:
             wake_all(self.settings.home)
 
     def sweep(self) -> list[int]:
@@ -165,8 +170,7 @@ class Runtime:
         now = time.time()
         queue_empty = self.huey.pending_count() == 0
         due = self.ledger.due_for_sweep(now, max(self.settings.lease_seconds, 30.0), unclaimed=queue_empty)
-        for delivery_id in due:
-            self.enqueue(delivery_id)
+        self.enqueue_many(due)
         self.ledger.mark_enqueued(due, now)
         if due:
             log.info("sweep re-enqueued %d deliveries", len(due))
