@@ -1,0 +1,117 @@
+"""The dashboard as a Starlette app: GET-only routes over a snapshot of the ledger and the queue.
+
+It can run on its own (``mcp-push dashboard``) or be mounted by the HTTP transport under a
+base path, behind that transport's bearer token.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from mcp_push.config import Settings
+from mcp_push.dashboard.render import View, error_page, page
+from mcp_push.dashboard.snapshot import secret_scrubber, take_snapshot
+from mcp_push.storage.base import Ledger
+
+log = logging.getLogger(__name__)
+
+REFRESH_SECONDS = 10.0
+MAX_RUN_ID = 256
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _headers(nonce: str) -> dict[str, str]:
+    """Nothing loads from elsewhere, nothing submits anywhere, and nothing is cached."""
+    csp = (
+        "default-src 'none'; "
+        f"script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; img-src data:; connect-src 'self'; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+    return {
+        "Content-Security-Policy": csp,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-store",
+        "X-Frame-Options": "DENY",
+    }
+
+
+def _unpack(source: Any) -> tuple[Ledger, Any, Settings | None]:
+    """A Runtime, a (ledger, huey) pair, or a bare ledger (then the queue depth is not shown)."""
+    if isinstance(source, Ledger):
+        return source, None, None
+    if isinstance(source, tuple) and len(source) == 2 and isinstance(source[0], Ledger):
+        return source[0], source[1], None
+    ledger = getattr(source, "ledger", None)
+    if isinstance(ledger, Ledger):
+        return ledger, getattr(source, "huey", None), getattr(source, "settings", None)
+    raise TypeError("create_dashboard_app takes a Runtime, a (ledger, huey) pair or a Ledger")
+
+
+def create_dashboard_app(
+    source: Any,
+    *,
+    base_path: str = "",
+    settings: Settings | None = None,
+    refresh_seconds: float = REFRESH_SECONDS,
+    clock: Callable[[], float] = time.time,
+) -> Starlette:
+    """The read-only dashboard over ``source`` (a Runtime, or a (ledger, huey) pair).
+
+    ``base_path`` is where the app is mounted (``/dashboard``); links are built from it, or
+    from the ASGI ``root_path`` when it is empty. ``settings`` (taken from a Runtime when not
+    given) only serve to mask secret values should one ever reach the ledger.
+    """
+    ledger, huey, found = _unpack(source)
+    scrub = secret_scrubber(settings or found)
+    fixed_base = base_path.rstrip("/")
+
+    def index(request: Request) -> Response:
+        nonce = secrets.token_urlsafe(16)
+        base = fixed_base or str(request.scope.get("root_path", "")).rstrip("/")
+        view = View(base=base, scrub=scrub, refresh=refresh_seconds, nonce=nonce)
+        selected = request.query_params.get("run") or None
+        if selected is not None:
+            selected = selected[:MAX_RUN_ID]
+        try:
+            snapshot = take_snapshot(ledger, huey, clock(), selected)
+        except Exception:  # the details may name a database URL; they belong in the server log only
+            log.exception("the dashboard could not read the ledger")
+            body = error_page("The ledger could not be read just now; see the dashboard's log. Retrying…", view)
+            return HTMLResponse(body, status_code=503, headers=_headers(nonce))
+        status = 404 if snapshot.missing_run is not None else 200
+        return HTMLResponse(page(snapshot, view), status_code=status, headers=_headers(nonce))
+
+    return Starlette(routes=[Route("/", index, methods=["GET"])])
+
+
+def serve_dashboard(settings: Settings, *, host: str = "127.0.0.1", port: int = 8766) -> None:
+    """``mcp-push dashboard``: serve the page until Ctrl-C."""
+    import uvicorn
+
+    from mcp_push.tasks.runtime import Runtime
+
+    runtime = Runtime.open(settings)
+    try:
+        app = create_dashboard_app(runtime)
+        shown = f"[{host}]" if ":" in host else host
+        print(f"mcp-push dashboard: http://{shown}:{port}/ (read-only; Ctrl-C to stop)", file=sys.stderr)
+        if host not in LOOPBACK:
+            print(
+                "warning: the dashboard has no login of its own; anyone who can reach this address can read "
+                "run ids, titles and delivery errors. Prefer 127.0.0.1, or the HTTP transport's /dashboard.",
+                file=sys.stderr,
+            )
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
+    finally:
+        runtime.close()
