@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -26,6 +28,8 @@ BACKENDS = {
 def base_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """An environment with a fresh MCP_PUSH_HOME and no channel of the user's own."""
     home = Path(tempfile.mkdtemp(prefix="mcp-push-bench-"))
+    # Removing the home at exit also ends any drain worker the run left behind (it stops when its home is gone).
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
     (home / "none.sh").touch()
     return {
         "PATH": os.environ.get("PATH", ""),

@@ -9,9 +9,11 @@ repeat). Run from the repository root:
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -50,6 +52,7 @@ def main() -> int:
     for fake in fakes.values():
         fake.delay = 0.005  # a provider that takes a few ms, like a fast real one
     home = Path(tempfile.mkdtemp(prefix="mcp-push-chaos-"))
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
     (home / "none.sh").touch()  # an empty config file: the bench must not pick up your channels
     env = {
         "MCP_PUSH_HOME": str(home),

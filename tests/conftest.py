@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,3 +43,31 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
+
+
+def _processes_under(root: Path) -> list[int]:
+    """mcp-push processes (drain workers started by tests) whose MCP_PUSH_HOME lies under ``root``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            if b"mcp_push" not in cmdline:
+                continue
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        for item in environ:
+            if item.startswith(b"MCP_PUSH_HOME=") and item[len(b"MCP_PUSH_HOME=") :].decode().startswith(str(root)):
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_stray_processes(tmp_path_factory: pytest.TempPathFactory):
+    """Drain workers outlive the test that started them by design; end them with the session."""
+    yield
+    for pid in _processes_under(tmp_path_factory.getbasetemp()):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)

@@ -136,6 +136,9 @@ class Worker:
                 if self.drain and self.runtime.ledger.unfinished_count() == 0:
                     log.info("drain finished: nothing left to deliver")
                     self.stopped.set()
+                if not settings.home.is_dir():
+                    log.warning("MCP_PUSH_HOME %s is gone; stopping", settings.home)
+                    self.stopped.set()
             except Exception:  # keep maintaining; the next round may succeed (e.g. a locked database)
                 log.exception("maintenance round failed")
 
