@@ -1,0 +1,102 @@
+"""Feishu / Lark custom bot (飞书机器人): POST open.feishu.cn/open-apis/bot/v2/hook/{FSKEY}.
+
+The hook token sits in the URL path (a secret). With FSSECRET set, each message carries a
+``timestamp`` and a ``sign`` in its JSON body.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+import httpx
+
+from mcp_push.channels.base import (
+    HttpChannel,
+    HttpRequest,
+    Message,
+    RateLimit,
+    Receipt,
+    Setting,
+    code_error,
+    json_body,
+    truncate,
+)
+from mcp_push.channels.errors import PermanentError
+
+HOOK = "https://open.feishu.cn/open-apis/bot/v2/hook/"
+MAX_BODY_BYTES = 20 * 1024
+FREQUENCY_WAIT = 3.0  # 11232: over 5/s or 100/min for this bot
+HINTS = {
+    9499: "the request was malformed or too large",
+    19021: "check FSSECRET (签名校验) and this machine's clock",
+    19022: "this machine's IP is not in the bot's IP whitelist",
+    19024: "the message lacks the bot's custom keyword (自定义关键词)",
+}
+
+
+def sign(secret: str, timestamp: int) -> str:
+    """Feishu's signature: base64(HMAC-SHA256(key=f"{ts}\\n{secret}", msg=b""))."""
+    return base64.b64encode(hmac.new(f"{timestamp}\n{secret}".encode(), b"", hashlib.sha256).digest()).decode()
+
+
+class Feishu(HttpChannel):
+    id = "feishu"
+    name = "Feishu"
+    settings = (
+        Setting("FSKEY", required=True, secret=True, example="0a1b2c3d-4e5f-6789-abcd-ef0123456789"),
+        Setting("FSSECRET", secret=True, example="bX9kZ2VzZWNyZXQxMjM0"),
+    )
+    rate_limit = RateLimit(5, 1)  # per bot; the bot also allows at most 100 a minute
+
+    def _url(self) -> str:
+        key = self.get("FSKEY")
+        return key if key.startswith(("http://", "https://")) else HOOK + key
+
+    def secret_values(self) -> list[str]:
+        return [*super().secret_values(), self._url().rstrip("/").rpartition("/")[2]]
+
+    def rate_key(self) -> str:
+        return f"feishu:{hashlib.sha256(self._url().encode()).hexdigest()[:12]}"
+
+    def request(self, message: Message) -> HttpRequest:
+        payload: dict[str, Any] = {"msg_type": "text", "content": {"text": message.text}}
+        if self.get("FSSECRET"):
+            ts = int(time.time())
+            payload.update(timestamp=str(ts), sign=sign(self.get("FSSECRET"), ts))
+        return HttpRequest("POST", self._url(), content=_fit(payload), headers={"Content-Type": "application/json"})
+
+    def interpret(self, response: httpx.Response) -> Receipt:
+        body = json_body(response)
+        code = body.get("code", body.get("StatusCode", response.status_code))
+        if code == 0:
+            return Receipt()
+        text = str(body.get("msg") or body.get("StatusMessage") or "")
+        if code in HINTS:
+            raise PermanentError(f"{text} (code {code}); {HINTS[code]}", code=code)
+        raise code_error(response, code, text, rate_limited={11232: FREQUENCY_WAIT})
+
+
+def _encode(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _fit(payload: dict[str, Any]) -> bytes:
+    """The JSON body, its text cut so the whole body stays under 20 KB (escapes included)."""
+    text = payload["content"]["text"]
+    body = _encode(payload)
+    if len(body) <= MAX_BODY_BYTES:
+        return body
+
+    def cut(limit: int) -> bytes:
+        return _encode({**payload, "content": {"text": truncate(text, limit)}})
+
+    low, high = 0, len(text)  # the longest character limit whose body fits
+    while low < high:
+        mid = (low + high + 1) // 2
+        low, high = (mid, high) if len(cut(mid)) <= MAX_BODY_BYTES else (low, mid - 1)
+    return cut(low)

@@ -1,0 +1,37 @@
+"""PushDeer: POST {DEER_URL or api2.pushdeer.com/message/push}, the push key in the form body."""
+
+from __future__ import annotations
+
+import httpx
+
+from mcp_push.channels.base import HttpChannel, HttpRequest, Message, Receipt, Setting, code_error, json_body
+from mcp_push.channels.errors import PermanentError
+
+API = "https://api2.pushdeer.com/message/push"
+
+
+class PushDeer(HttpChannel):
+    id = "pushdeer"
+    name = "PushDeer"
+    settings = (
+        Setting("DEER_KEY", required=True, secret=True, example="PDU1234TAbCdEfGhIjKlMnOpQrStUvWxYz01234"),
+        Setting("DEER_URL", example="https://api2.pushdeer.com/message/push"),
+    )
+
+    def request(self, message: Message) -> HttpRequest:
+        return HttpRequest(
+            "POST",
+            self.get("DEER_URL", API),
+            data={"pushkey": self.get("DEER_KEY"), "text": message.title, "desp": message.content, "type": "markdown"},
+        )
+
+    def interpret(self, response: httpx.Response) -> Receipt:
+        body = json_body(response)
+        code = body.get("code", response.status_code)
+        content = body.get("content") if isinstance(body.get("content"), dict) else {}
+        if code == 0:
+            if content.get("result"):
+                return Receipt()
+            raise PermanentError("PushDeer accepted the key but reached no device; open the PushDeer app and log in")
+        text = str(body.get("error") or body.get("message") or "")
+        raise code_error(response, code, text, transient={80502: None})

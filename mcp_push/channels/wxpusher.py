@@ -1,0 +1,89 @@
+"""WxPusher (微信推送): POST wxpusher.zjiecode.com/api/send/message, the app token in the JSON body.
+
+WXPUSHER_TOPIC_IDS and WXPUSHER_UIDS are ``;``-separated; at least one of them is required.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from mcp_push.channels.base import (
+    HttpChannel,
+    HttpRequest,
+    Message,
+    RateLimit,
+    Receipt,
+    Setting,
+    code_error,
+    json_body,
+    truncate,
+)
+from mcp_push.channels.errors import PermanentError
+
+API = "https://wxpusher.zjiecode.com/api/send/message"
+MAX_CONTENT = 40_000
+MAX_SUMMARY = 100
+TEXT = 1
+HINTS = {
+    1001: "set WXPUSHER_APP_TOKEN",
+    1002: "check WXPUSHER_APP_TOKEN (WxPusher admin → 应用管理 → appToken)",
+    1004: "check WXPUSHER_UIDS / WXPUSHER_TOPIC_IDS: no such user or topic",
+    1010: "add this machine's IP to the application's IP whitelist",
+}
+
+
+def split_ids(raw: str) -> list[str]:
+    return [part.strip() for part in raw.split(";") if part.strip()]
+
+
+class WxPusher(HttpChannel):
+    id = "wxpusher"
+    name = "WxPusher"
+    settings = (
+        Setting("WXPUSHER_APP_TOKEN", required=True, secret=True, example="AT_qHT0cTQfLwYOlBV9cJj9zDSyEmspsmyM"),
+        Setting("WXPUSHER_TOPIC_IDS", example="123;456"),
+        Setting("WXPUSHER_UIDS", example="UID_xxx;UID_yyy"),
+    )
+    rate_limit = RateLimit(2, 1)  # about 2 requests a second per application
+
+    @classmethod
+    def missing(cls, env: Mapping[str, str]) -> list[str]:
+        missing = super().missing(env)
+        if not (split_ids(env.get("WXPUSHER_TOPIC_IDS", "")) or split_ids(env.get("WXPUSHER_UIDS", ""))):
+            missing.append("WXPUSHER_TOPIC_IDS or WXPUSHER_UIDS")
+        return missing
+
+    def rate_key(self) -> str:
+        return f"wxpusher:{hashlib.sha256(self.get('WXPUSHER_APP_TOKEN').encode()).hexdigest()[:12]}"
+
+    def request(self, message: Message) -> HttpRequest:
+        topics = [int(t) if t.isdigit() else t for t in split_ids(self.get("WXPUSHER_TOPIC_IDS"))]
+        payload: dict[str, Any] = {
+            "appToken": self.get("WXPUSHER_APP_TOKEN"),
+            "content": truncate(message.text, MAX_CONTENT),
+            "summary": truncate(" ".join(message.title.split()), MAX_SUMMARY),
+            "contentType": TEXT,
+            "topicIds": topics,
+            "uids": split_ids(self.get("WXPUSHER_UIDS")),
+        }
+        return HttpRequest("POST", API, json=payload)
+
+    def interpret(self, response: httpx.Response) -> Receipt:
+        body = json_body(response)
+        code = body.get("code", response.status_code)
+        text = str(body.get("msg", ""))
+        if code == 1000:
+            results = [r for r in body.get("data") or [] if isinstance(r, dict)]
+            sent = [r for r in results if r.get("code", 1000) == 1000]
+            if results and not sent:
+                reasons = "; ".join(sorted({str(r.get("status") or r.get("code")) for r in results}))
+                raise PermanentError(f"WxPusher accepted the request but reached no recipient: {reasons}")
+            first = sent[0] if sent else {}
+            return Receipt(str(first.get("messageContentId") or first.get("messageId") or "") or None)
+        if code in HINTS:
+            raise PermanentError(f"{text} (code {code}); {HINTS[code]}", code=code)
+        raise code_error(response, code, text, transient={1006: None, 1009: None}, rate_limited={1008: 1.0})

@@ -1,0 +1,74 @@
+"""Feishu: signing on and off, the 20 KB body limit, legacy answers and error codes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from mcp_push.channels import HttpClients, Message, PermanentError, RateLimitedError
+from mcp_push.channels.feishu import Feishu
+from tests.fakes.feishu import SECRET, TOKEN, FakeFeishu
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeFeishu]:
+    fake = FakeFeishu().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def clients() -> Iterator[HttpClients]:
+    clients = HttpClients(5)
+    yield clients
+    clients.close()
+
+
+def make(fake: FakeFeishu, clients: HttpClients, **env: str) -> Feishu:
+    return Feishu({"FSKEY": TOKEN, "FSSECRET": SECRET, **env}, clients=clients, origin=fake.url)
+
+
+def test_unsigned_without_fssecret(clients: HttpClients) -> None:
+    req = Feishu({"FSKEY": TOKEN}, clients=clients).request(Message("t", "c"))
+    body = json.loads(req.content)
+    assert req.url == f"https://open.feishu.cn/open-apis/bot/v2/hook/{TOKEN}"
+    assert body == {"msg_type": "text", "content": {"text": "t\n\nc"}}
+
+
+def test_wrong_secret_is_permanent(fake: FakeFeishu, clients: HttpClients) -> None:
+    with pytest.raises(PermanentError) as caught:
+        make(fake, clients, FSSECRET="not-the-secret").send(Message("t", "c"))
+    assert caught.value.code == 19021 and "FSSECRET" in caught.value.reason
+
+
+@pytest.mark.parametrize("unit", ["中文", '"', "\n", "a"])
+def test_long_text_is_cut_to_fit_20kb(fake: FakeFeishu, clients: HttpClients, unit: str) -> None:
+    channel = make(fake, clients)
+    req = channel.request(Message("title", unit * 30_000))
+    assert len(req.content) <= 20 * 1024
+    assert json.loads(req.content)["content"]["text"].endswith("[truncated]")
+    channel.send(Message("title", unit * 30_000))
+    assert fake.problems == []
+
+
+def test_full_hook_url_is_accepted_and_redacted(fake: FakeFeishu, clients: HttpClients) -> None:
+    channel = make(fake, clients, FSKEY=f"https://open.larksuite.com/open-apis/bot/v2/hook/{TOKEN}")
+    channel.send(Message("t", "c"))
+    assert fake.problems == []
+    assert TOKEN not in (channel.redact(f"POST .../hook/{TOKEN}") or "")
+    assert TOKEN not in channel.rate_key()
+
+
+def test_answers(clients: HttpClients) -> None:
+    channel = Feishu({"FSKEY": TOKEN}, clients=clients)
+    assert channel.interpret(httpx.Response(200, json={"Extra": None, "StatusCode": 0, "StatusMessage": "success"}))
+    with pytest.raises(RateLimitedError) as caught:
+        channel.interpret(httpx.Response(200, json={"code": 11232, "msg": "frequency limited"}))
+    assert 0 < (caught.value.retry_after or 0) <= 10
+    with pytest.raises(PermanentError, match="ip not allowed"):
+        channel.interpret(httpx.Response(200, json={"code": 19022, "msg": "ip not allowed"}))
+    with pytest.raises(PermanentError, match="Bad Request \\(code 9499\\)"):
+        channel.interpret(httpx.Response(200, json={"StatusCode": 9499, "StatusMessage": "Bad Request"}))

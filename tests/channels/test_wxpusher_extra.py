@@ -1,0 +1,52 @@
+"""WxPusher: the enabling rule, content and summary limits, per-recipient results."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from mcp_push.channels import HttpClients, Message, PermanentError, RateLimitedError
+from mcp_push.channels.wxpusher import WxPusher
+from tests.fakes.wxpusher import APP_TOKEN, UID, FakeWxPusher
+
+ENV = {"WXPUSHER_APP_TOKEN": APP_TOKEN, "WXPUSHER_UIDS": UID, "WXPUSHER_TOPIC_IDS": "123"}
+
+
+@pytest.fixture
+def clients() -> Iterator[HttpClients]:
+    clients = HttpClients(5)
+    yield clients
+    clients.close()
+
+
+def test_needs_a_token_and_a_topic_or_uid() -> None:
+    assert not WxPusher.enabled({"WXPUSHER_APP_TOKEN": APP_TOKEN})
+    assert WxPusher.missing({"WXPUSHER_APP_TOKEN": APP_TOKEN}) == ["WXPUSHER_TOPIC_IDS or WXPUSHER_UIDS"]
+    assert WxPusher.enabled({"WXPUSHER_APP_TOKEN": APP_TOKEN, "WXPUSHER_TOPIC_IDS": "1;2"})
+    assert WxPusher.enabled({"WXPUSHER_APP_TOKEN": APP_TOKEN, "WXPUSHER_UIDS": "UID_a"})
+
+
+def test_long_content_and_title_are_cut(clients: HttpClients) -> None:
+    fake = FakeWxPusher().start()
+    try:
+        WxPusher(ENV, clients=clients, origin=fake.url).send(Message("标题" * 80, "x" * 50_000))
+        assert fake.problems == []
+        body = fake.requests[0].json()
+        assert len(body["content"]) == 40_000 and len(body["summary"]) == 100
+        assert body["topicIds"] == [123] and body["uids"] == [UID]
+    finally:
+        fake.stop()
+
+
+def test_answers(clients: HttpClients) -> None:
+    channel = WxPusher(ENV, clients=clients)
+    with pytest.raises(RateLimitedError) as caught:
+        channel.interpret(httpx.Response(200, json={"code": 1008, "msg": "too frequent"}))
+    assert caught.value.retry_after == 1.0
+    failed = {"code": 1000, "msg": "ok", "data": [{"uid": UID, "code": 1004, "status": "用户已取消关注"}]}
+    with pytest.raises(PermanentError, match="用户已取消关注"):
+        channel.interpret(httpx.Response(200, json=failed))
+    assert WxPusher.rate_limit is not None and (WxPusher.rate_limit.count, WxPusher.rate_limit.per) == (2, 1)
+    assert APP_TOKEN not in channel.rate_key()
