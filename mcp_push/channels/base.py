@@ -8,6 +8,7 @@ lives here, so a provider file stays a request and a success rule.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -132,6 +133,11 @@ def truncate(text: str, limit: int, *, unit: str = "chars") -> str:
     if len(text) <= limit:
         return text
     return text[: limit - len(TRUNCATION_MARKER)] + TRUNCATION_MARKER
+
+
+def short_hash(value: str) -> str:
+    """A short, stable stand-in for a secret (rate-limit keys per robot must not store the token)."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:12]
 
 
 def retry_after_header(response: httpx.Response) -> float | None:
@@ -288,16 +294,20 @@ def code_error(
     code: Any,
     message: str,
     *,
+    permanent: Mapping[Any, str] | None = None,
     transient: Mapping[Any, float | None] | None = None,
     rate_limited: Mapping[Any, float | None] | None = None,
 ) -> DeliveryError:
-    """The error for a provider's error code: rate-limited, transient, or permanent.
+    """The error for a provider's error code: permanent, rate-limited or transient.
 
-    The mappings give, per code, how long the provider wants us to wait (None: our own
-    backoff). A code in neither is permanent, unless the HTTP status itself says
-    "try later" (429, 5xx): then the status decides.
+    ``permanent`` maps documented permanent codes to what the user should check.
+    ``transient`` and ``rate_limited`` give, per code, how long the provider wants us to
+    wait (None: our own backoff). Any other code is permanent, unless the HTTP status
+    itself says "try later" (429, 5xx): then the status decides.
     """
     reason = f"{message} (code {code})" if message else f"error code {code}"
+    if permanent and code in permanent:
+        return PermanentError(f"{reason}; {permanent[code]}", code=code)
     if rate_limited and code in rate_limited:
         return RateLimitedError(reason, code=code, retry_after=rate_limited[code])
     if transient and code in transient:

@@ -13,8 +13,17 @@ from urllib.parse import quote_plus
 
 import httpx
 
-from mcp_push.channels.base import HttpChannel, HttpRequest, Message, RateLimit, Receipt, Setting, code_error, json_body
-from mcp_push.channels.errors import PermanentError
+from mcp_push.channels.base import (
+    HttpChannel,
+    HttpRequest,
+    Message,
+    RateLimit,
+    Receipt,
+    Setting,
+    code_error,
+    json_body,
+    short_hash,
+)
 
 API = "https://oapi.dingtalk.com/robot/send"
 THROTTLE_SECONDS = 600.0  # 130101: the robot is throttled for 10 minutes
@@ -40,7 +49,7 @@ class DingTalk(HttpChannel):
     rate_limit = RateLimit(20, 60)  # per robot; exceeding it blocks the robot for 10 minutes
 
     def rate_key(self) -> str:
-        return f"dingtalk:{hashlib.sha256(self.get('DD_BOT_TOKEN').encode()).hexdigest()[:12]}"
+        return f"dingtalk:{short_hash(self.get('DD_BOT_TOKEN'))}"
 
     def request(self, message: Message) -> HttpRequest:
         ts = int(time.time() * 1000)
@@ -54,6 +63,6 @@ class DingTalk(HttpChannel):
         if code == 0:
             return Receipt()
         text = str(body.get("errmsg", ""))
-        if code in HINTS:
-            raise PermanentError(f"{text} (code {code}); {HINTS[code]}", code=code)
-        raise code_error(response, code, text, transient={-1: None}, rate_limited={130101: THROTTLE_SECONDS})
+        raise code_error(
+            response, code, text, permanent=HINTS, transient={-1: None}, rate_limited={130101: THROTTLE_SECONDS}
+        )

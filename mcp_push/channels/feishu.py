@@ -24,9 +24,9 @@ from mcp_push.channels.base import (
     Setting,
     code_error,
     json_body,
+    short_hash,
     truncate,
 )
-from mcp_push.channels.errors import PermanentError
 
 HOOK = "https://open.feishu.cn/open-apis/bot/v2/hook/"
 MAX_BODY_BYTES = 20 * 1024
@@ -61,7 +61,7 @@ class Feishu(HttpChannel):
         return [*super().secret_values(), self._url().rstrip("/").rpartition("/")[2]]
 
     def rate_key(self) -> str:
-        return f"feishu:{hashlib.sha256(self._url().encode()).hexdigest()[:12]}"
+        return f"feishu:{short_hash(self._url())}"
 
     def request(self, message: Message) -> HttpRequest:
         payload: dict[str, Any] = {"msg_type": "text", "content": {"text": message.text}}
@@ -76,9 +76,7 @@ class Feishu(HttpChannel):
         if code == 0:
             return Receipt()
         text = str(body.get("msg") or body.get("StatusMessage") or "")
-        if code in HINTS:
-            raise PermanentError(f"{text} (code {code}); {HINTS[code]}", code=code)
-        raise code_error(response, code, text, rate_limited={11232: FREQUENCY_WAIT})
+        raise code_error(response, code, text, permanent=HINTS, rate_limited={11232: FREQUENCY_WAIT})
 
 
 def _encode(payload: dict[str, Any]) -> bytes:

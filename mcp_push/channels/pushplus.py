@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 
 from mcp_push.channels.base import HttpChannel, HttpRequest, Message, Receipt, Setting, code_error, json_body
-from mcp_push.channels.errors import PermanentError
 
 API = "https://www.pushplus.plus/send"
 OPTIONS = {
@@ -62,6 +61,4 @@ class PushPlus(HttpChannel):
         if code == 200 and response.is_success:
             return Receipt(str(body["data"]) if body.get("data") else None)
         text = str(body.get("msg", ""))
-        if code in HINTS:
-            raise PermanentError(f"{text} (code {code}); {HINTS[code]}", code=code)
-        raise code_error(response, code, text, transient={500: None, 903: None})
+        raise code_error(response, code, text, permanent=HINTS, transient={500: None, 903: None})

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
 from urllib.parse import urlsplit
 
 import httpx
 
-from mcp_push.channels.base import HttpChannel, HttpRequest, Message, RateLimit, Receipt, Setting, raise_for_http
+from mcp_push.channels.base import (
+    HttpChannel,
+    HttpRequest,
+    Message,
+    RateLimit,
+    Receipt,
+    Setting,
+    raise_for_http,
+    short_hash,
+)
 from mcp_push.channels.errors import PermanentError
 
 HINTS = {
@@ -44,7 +52,7 @@ class Slack(HttpChannel):
 
     def rate_key(self) -> str:
         # Per webhook, without writing the (secret) URL into the ledger.
-        return "slack:" + hashlib.sha256(self.get("SLACK_WEBHOOK_URL").encode()).hexdigest()[:12]
+        return "slack:" + short_hash(self.get("SLACK_WEBHOOK_URL"))
 
     def request(self, message: Message) -> HttpRequest:
         return HttpRequest("POST", self.get("SLACK_WEBHOOK_URL"), json={"text": message.text})

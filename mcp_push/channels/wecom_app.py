@@ -70,11 +70,9 @@ def raise_for_code(response: httpx.Response, body: Mapping[str, Any]) -> None:
     if code == 0:
         return
     text = str(body.get("errmsg", ""))
-    if code in HINTS:
-        raise PermanentError(f"{text} (code {code}); {HINTS[code]}", code=code)
     # A token still refused after one refresh: the next attempt fetches a new one.
     busy: dict[Any, float | None] = {-1: None, 6000: None, **dict.fromkeys(TOKEN_ERRORS)}
-    raise code_error(response, code, text, transient=busy, rate_limited={45009: 60.0})
+    raise code_error(response, code, text, permanent=HINTS, transient=busy, rate_limited={45009: 60.0})
 
 
 class WeComApp(HttpChannel):

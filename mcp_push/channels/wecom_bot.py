@@ -5,7 +5,6 @@ The robot key travels in the query string: a secret.
 
 from __future__ import annotations
 
-import hashlib
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -19,9 +18,9 @@ from mcp_push.channels.base import (
     Setting,
     code_error,
     json_body,
+    short_hash,
     truncate,
 )
-from mcp_push.channels.errors import PermanentError
 
 DEFAULT_ORIGIN = "https://qyapi.weixin.qq.com"
 MAX_TEXT_BYTES = 2048
@@ -52,7 +51,7 @@ class WeComBot(HttpChannel):
         return [*super().secret_values(), self.key()]
 
     def rate_key(self) -> str:
-        return f"wecom_bot:{hashlib.sha256(self.key().encode()).hexdigest()[:12]}"
+        return f"wecom_bot:{short_hash(self.key())}"
 
     def request(self, message: Message) -> HttpRequest:
         origin = self.get("QYWX_ORIGIN", DEFAULT_ORIGIN).rstrip("/")
@@ -70,6 +69,6 @@ class WeComBot(HttpChannel):
         if code == 0:
             return Receipt()
         text = str(body.get("errmsg", ""))
-        if code in HINTS:
-            raise PermanentError(f"{text} (code {code}); {HINTS[code]}", code=code)
-        raise code_error(response, code, text, transient={-1: None}, rate_limited={45009: THROTTLE_SECONDS})
+        raise code_error(
+            response, code, text, permanent=HINTS, transient={-1: None}, rate_limited={45009: THROTTLE_SECONDS}
+        )

@@ -5,7 +5,6 @@ WXPUSHER_TOPIC_IDS and WXPUSHER_UIDS are ``;``-separated; at least one of them i
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +19,7 @@ from mcp_push.channels.base import (
     Setting,
     code_error,
     json_body,
+    short_hash,
     truncate,
 )
 from mcp_push.channels.errors import PermanentError
@@ -58,7 +58,7 @@ class WxPusher(HttpChannel):
         return missing
 
     def rate_key(self) -> str:
-        return f"wxpusher:{hashlib.sha256(self.get('WXPUSHER_APP_TOKEN').encode()).hexdigest()[:12]}"
+        return f"wxpusher:{short_hash(self.get('WXPUSHER_APP_TOKEN'))}"
 
     def request(self, message: Message) -> HttpRequest:
         topics = [int(t) if t.isdigit() else t for t in split_ids(self.get("WXPUSHER_TOPIC_IDS"))]
@@ -84,6 +84,6 @@ class WxPusher(HttpChannel):
                 raise PermanentError(f"WxPusher accepted the request but reached no recipient: {reasons}")
             first = sent[0] if sent else {}
             return Receipt(str(first.get("messageContentId") or first.get("messageId") or "") or None)
-        if code in HINTS:
-            raise PermanentError(f"{text} (code {code}); {HINTS[code]}", code=code)
-        raise code_error(response, code, text, transient={1006: None, 1009: None}, rate_limited={1008: 1.0})
+        raise code_error(
+            response, code, text, permanent=HINTS, transient={1006: None, 1009: None}, rate_limited={1008: 1.0}
+        )
