@@ -138,6 +138,9 @@ class Runtime:
                 f"the queue {settings.queue_path} is not a usable SQLite database ({exc}); "
                 "move it aside (queued tasks are rebuilt from the ledger by the sweep) or point MCP_PUSH_HOME elsewhere"
             ) from exc
+        except BaseException:
+            ledger.close()  # e.g. an unreachable queue server: do not leave a PostgreSQL pool open
+            raise
         return cls(settings, ledger, huey, HttpClients(settings.http_timeout))
 
     @property

@@ -1,0 +1,169 @@
+"""The queue on each backend: SQLite (default), Redis and PostgreSQL (with the PostgreSQL ledger).
+
+Runtime + Notifier enqueue, a Worker delivers to the fake ntfy; a failed round goes back to
+the ledger as ``retrying`` and comes back as a scheduled (delayed) task. Redis tests get a
+leased database number, PostgreSQL tests a schema of their own (see tests/services.py).
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+from huey import PostgresHuey, RedisHuey, SqliteHuey
+
+from mcp_push.errors import ConfigError
+from mcp_push.notifier import Notifier
+from mcp_push.tasks.runtime import Runtime
+from mcp_push.tasks.worker import Worker
+from tests.fakes.ntfy import CASE as NTFY
+from tests.fakes.ntfy import FakeNtfy
+from tests.helpers import wait_until
+from tests.server.conftest import server_env
+from tests.services import postgres_schema, redis_db
+
+HUEY_CLASS = {"sqlite": SqliteHuey, "redis": RedisHuey, "postgres": PostgresHuey}
+
+
+@pytest.fixture(params=["sqlite", "redis", "postgres"])
+def backend(request: pytest.FixtureRequest) -> Iterator[tuple[str, dict[str, str]]]:
+    """(name, settings) of one queue backend; PostgreSQL carries the ledger too (the all-PostgreSQL setup)."""
+    if request.param == "sqlite":
+        yield "sqlite", {}
+    elif request.param == "redis":
+        with redis_db() as url:
+            yield "redis", {"MCP_PUSH_QUEUE_URL": url}
+    else:
+        with postgres_schema() as url:
+            yield "postgres", {"MCP_PUSH_DB_URL": url, "MCP_PUSH_QUEUE_URL": url}
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeNtfy]:
+    provider = FakeNtfy().start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def start(make_settings, fake, backend):
+    opened: list[tuple[Runtime, Worker | None]] = []
+
+    def go(extra: dict[str, str] | None = None, worker: bool = True) -> tuple[Runtime, Notifier]:
+        env = {
+            **NTFY.env(fake.url),
+            **backend[1],
+            "MCP_PUSH_RETRY_BASE": "1.5",
+            "MCP_PUSH_TRY_WAIT_MAX": "0.1",
+            **(extra or {}),
+        }
+        runtime = Runtime.open(make_settings(env))
+        w = Worker(runtime, threads=2) if worker else None
+        if w:
+            w.start()
+        opened.append((runtime, w))
+        return runtime, Notifier(runtime)
+
+    yield go
+    for runtime, w in opened:
+        if w:
+            w.stop(timeout=2)
+        runtime.close()
+
+
+def delivery_status(runtime: Runtime, ticket: str) -> str:
+    record = runtime.ledger.get_ticket(ticket)
+    assert record is not None
+    return record.deliveries[0].status
+
+
+def test_a_notification_is_delivered_through_the_queue(start, fake, backend) -> None:
+    runtime, notifier = start()
+    assert isinstance(runtime.huey, HUEY_CLASS[backend[0]]) and runtime.huey.name == "mcp-push"
+    receipt = notifier.send("Build finished", f"All green on {backend[0]}", run_id="ci-1")
+    assert receipt.status == "queued" and receipt.channels == ["ntfy"]
+    wait_until(lambda: delivery_status(runtime, receipt.ticket) == "delivered", what="delivery")
+    (request,) = fake.requests
+    assert request.headers["title"] == "Build finished" and request.body == f"All green on {backend[0]}".encode()
+    assert fake.problems == []
+    assert notifier.status(run_id="ci-1").status == "success"
+
+
+def test_a_delayed_retry_comes_back_from_the_schedule(start, fake, backend) -> None:
+    fake.script("transient", "transient", "transient")  # one whole in-task round fails
+    runtime, notifier = start()
+    receipt = notifier.send("t", "c")
+    wait_until(lambda: delivery_status(runtime, receipt.ticket) == "retrying", what="retrying")
+    retrying = runtime.ledger.get_ticket(receipt.ticket).deliveries[0]  # type: ignore[union-attr]
+    assert retrying.attempts == 3 and retrying.next_attempt_at is not None
+    # The retry waits as a scheduled task in this backend, not in the queue proper.
+    assert runtime.huey.scheduled_count() == 1
+    wait_until(lambda: delivery_status(runtime, receipt.ticket) == "delivered", timeout=20, what="redelivery")
+    delivered = runtime.ledger.get_ticket(receipt.ticket).deliveries[0]  # type: ignore[union-attr]
+    assert delivered.attempts == 4 and len(fake.requests) == 4
+    last = runtime.ledger.attempts(receipt.ticket)[-1]
+    assert last.outcome == "delivered" and last.started_at >= retrying.next_attempt_at - 0.01  # not sooner
+    assert runtime.huey.scheduled_count() == 0 and runtime.huey.pending_count() == 0
+
+
+def test_a_queue_task_for_a_settled_delivery_sends_nothing(start, fake, backend) -> None:
+    """The queue is transport: a duplicate task (sweep, redelivery) finds the ledger row settled."""
+    runtime, notifier = start()
+    receipt = notifier.send("once", "only once")
+    wait_until(lambda: delivery_status(runtime, receipt.ticket) == "delivered", what="delivery")
+    delivery_id = runtime.ledger.get_ticket(receipt.ticket).deliveries[0].id  # type: ignore[union-attr]
+    for _ in range(3):
+        runtime.enqueue(delivery_id)
+    wait_until(lambda: runtime.huey.pending_count() == 0, what="the duplicates to be consumed")
+    time.sleep(0.3)
+    assert len(fake.requests) == 1
+
+
+# --- one clear error per bad setting ---------------------------------------------------------
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+SECRET = "s3cr3t-pw"
+
+
+@pytest.mark.parametrize(
+    ("setting", "url"),
+    [
+        ("MCP_PUSH_QUEUE_URL", "redis://:{pw}@127.0.0.1:{port}/0"),
+        ("MCP_PUSH_QUEUE_URL", "postgresql://mcp:{pw}@127.0.0.1:{port}/mcp"),
+        ("MCP_PUSH_DB_URL", "postgresql://mcp:{pw}@127.0.0.1:{port}/mcp"),
+        ("MCP_PUSH_DB_URL", "postgresql://mcp:{pw}@127.0.0.1:notaport/mcp"),
+        ("MCP_PUSH_QUEUE_URL", "redis://:{pw}@127.0.0.1:notaport/0"),
+    ],
+)
+def test_an_unreachable_or_bad_url_is_one_clear_error_naming_the_setting(make_settings, setting, url) -> None:
+    settings = make_settings({setting: url.format(pw=SECRET, port=closed_port())})
+    with pytest.raises(ConfigError) as caught:
+        Runtime.open(settings)
+    message = str(caught.value)
+    assert message.startswith(setting) and f"unset {setting}" in message
+    assert SECRET not in message
+    assert "\n" not in message
+
+
+def test_the_cli_exits_2_with_the_message(tmp_path) -> None:
+    url = f"redis://:{SECRET}@127.0.0.1:{closed_port()}/0"
+    done = subprocess.run(
+        [sys.executable, "-m", "mcp_push", "status", "run-x"],
+        env=server_env(tmp_path / "home", {"MCP_PUSH_QUEUE_URL": url}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("mcp-push: MCP_PUSH_QUEUE_URL: cannot use the Redis queue at redis://127.0.0.1:")
+    assert SECRET not in done.stderr and done.stderr.count("\n") == 1
