@@ -107,15 +107,14 @@ def postgres_schema(url: str | None = None) -> Iterator[str]:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
-# mcp-push's queue keys in Redis (Huey's RedisStorage for the queue named "mcp-push").
-QUEUE_KEYS = ("huey.redis.mcppush", "huey.schedule.mcppush", "huey.results.mcppush", "huey.counters.mcppush")
+# mcp-push's queue keys in Redis: Huey's RedisStorage keys for queues named "mcp-push-<ledger hash>".
+QUEUE_KEY_PATTERN = "huey.*mcppush*"
 _LEASE = "mcp-push-tests:db-lease:{}"
 _LEASE_SECONDS = 1800
 
 
 def _clear_queue_keys(client) -> None:
-    client.delete(*QUEUE_KEYS)
-    for key in client.scan_iter(match="huey.notify.mcppush.*"):
+    for key in client.scan_iter(match=QUEUE_KEY_PATTERN):
         client.delete(key)
 
 

@@ -6,6 +6,7 @@ register the same task name on a Huey instance backed by the same queue file.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import socket
@@ -33,6 +34,22 @@ QUEUE_SETTING = "MCP_PUSH_QUEUE_URL"
 QUEUE_TABLE_PREFIX = "mcp_push_queue"  # PostgreSQL queue tables: mcp_push_queue_task, _schedule, _kv, _counter
 
 
+def queue_name(settings: Settings) -> str:
+    """The name of a shared (Redis/PostgreSQL) queue: one per ledger.
+
+    Tasks carry only delivery ids, which mean something only in the ledger that issued
+    them. Hosts that share a queue server but keep their own SQLite ledgers must not share a
+    queue, so the name is derived from the ledger: the PostgreSQL database (without the
+    password) when there is one, else this host's ledger file.
+    """
+    from mcp_push.storage import redact_url
+
+    ledger = (
+        redact_url(settings.db_url) if settings.db_url else f"{socket.gethostname()}:{settings.ledger_path.resolve()}"
+    )
+    return f"mcp-push-{hashlib.sha256(ledger.encode()).hexdigest()[:10]}"
+
+
 def make_huey(settings: Settings) -> Huey:
     """The queue the settings ask for: Redis or PostgreSQL with MCP_PUSH_QUEUE_URL, else SQLite in MCP_PUSH_HOME.
 
@@ -48,8 +65,8 @@ def make_huey(settings: Settings) -> Huey:
             timeout=30,
         )
     if url.split("://", 1)[0].lower() in ("redis", "rediss"):
-        return _redis_huey(url)
-    return _postgres_huey(url)
+        return _redis_huey(url, queue_name(settings))
+    return _postgres_huey(url, queue_name(settings))
 
 
 def _missing_driver(exc: ImportError, extra: str) -> Exception:
@@ -61,7 +78,7 @@ def _missing_driver(exc: ImportError, extra: str) -> Exception:
     )
 
 
-def _redis_huey(url: str) -> Huey:
+def _redis_huey(url: str, name: str) -> Huey:
     from mcp_push.storage import backend_error
 
     try:
@@ -74,14 +91,14 @@ def _redis_huey(url: str) -> Huey:
         pool = redis.ConnectionPool.from_url(
             url, socket_connect_timeout=10, socket_timeout=30, socket_keepalive=True, health_check_interval=30
         )
-        huey = RedisHuey("mcp-push", results=False, connection_pool=pool)
+        huey = RedisHuey(name, results=False, connection_pool=pool)
         huey.storage.conn.ping()
     except (redis.RedisError, ValueError, OSError) as exc:
         raise backend_error(QUEUE_SETTING, "the Redis queue", url, exc, "the SQLite queue in MCP_PUSH_HOME") from None
     return huey
 
 
-def _postgres_huey(url: str) -> Huey:
+def _postgres_huey(url: str, name: str) -> Huey:
     from mcp_push.storage import backend_error
 
     try:
@@ -92,9 +109,7 @@ def _postgres_huey(url: str) -> Huey:
     except ImportError as exc:
         raise _missing_driver(exc, "postgres") from None
     extra = connect_kwargs(url, QUEUE_SETTING)
-    huey = PostgresHuey(
-        "mcp-push", results=False, dsn=url, table_prefix=QUEUE_TABLE_PREFIX, create_tables=False, **extra
-    )
+    huey = PostgresHuey(name, results=False, dsn=url, table_prefix=QUEUE_TABLE_PREFIX, create_tables=False, **extra)
     try:
         # Huey's "create table if not exists" races when several processes start at once: serialize it.
         with psycopg.connect(url, autocommit=True, **extra) as conn, conn.transaction():

@@ -83,7 +83,7 @@ def delivery_status(runtime: Runtime, ticket: str) -> str:
 
 def test_a_notification_is_delivered_through_the_queue(start, fake, backend) -> None:
     runtime, notifier = start()
-    assert isinstance(runtime.huey, HUEY_CLASS[backend[0]]) and runtime.huey.name == "mcp-push"
+    assert isinstance(runtime.huey, HUEY_CLASS[backend[0]]) and runtime.huey.name.startswith("mcp-push")
     receipt = notifier.send("Build finished", f"All green on {backend[0]}", run_id="ci-1")
     assert receipt.status == "queued" and receipt.channels == ["ntfy"]
     wait_until(lambda: delivery_status(runtime, receipt.ticket) == "delivered", what="delivery")
@@ -167,3 +167,18 @@ def test_the_cli_exits_2_with_the_message(tmp_path) -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("mcp-push: MCP_PUSH_QUEUE_URL: cannot use the Redis queue at redis://127.0.0.1:")
     assert SECRET not in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_a_shared_queue_is_named_after_its_ledger(tmp_path) -> None:
+    """Hosts with their own SQLite ledgers must not share a queue: task ids mean something only in one ledger."""
+    from mcp_push.tasks.runtime import queue_name
+    from tests.conftest import settings_for
+
+    a = settings_for(tmp_path / "a", {"MCP_PUSH_QUEUE_URL": "redis://127.0.0.1:6379/1"})
+    b = settings_for(tmp_path / "b", {"MCP_PUSH_QUEUE_URL": "redis://127.0.0.1:6379/1"})
+    assert queue_name(a) != queue_name(b)
+    pg = {"MCP_PUSH_QUEUE_URL": "redis://127.0.0.1:6379/1", "MCP_PUSH_DB_URL": "postgresql://u:secret@db/test"}
+    pg_other_password = {**pg, "MCP_PUSH_DB_URL": "postgresql://u:other@db/test"}
+    shared_a, shared_b = settings_for(tmp_path / "c", pg), settings_for(tmp_path / "d", pg_other_password)
+    assert queue_name(shared_a) == queue_name(shared_b)  # one PostgreSQL ledger: one queue, whatever the host
+    assert "secret" not in queue_name(shared_a)
