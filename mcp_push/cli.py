@@ -17,7 +17,6 @@ from mcp_push import __version__
 from mcp_push.config import EVENTS, Settings, load_settings
 from mcp_push.errors import ConfigError, InputError, MCPPushError
 from mcp_push.models import StatusDocument
-from mcp_push.server.app import channels_text, status_text
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_WAIT = 60.0
@@ -94,6 +93,8 @@ def _wait_options(p: argparse.ArgumentParser) -> None:
 
 
 def _print_status(doc: StatusDocument, as_json: bool) -> None:
+    from mcp_push.server.app import status_text  # the MCP SDK loads only where it is needed
+
     if as_json:
         print(doc.model_dump_json(indent=2))
     else:
@@ -212,6 +213,8 @@ def _cmd_channels(settings: Settings, args: argparse.Namespace) -> int:
     if args.json:
         print(doc.model_dump_json(indent=2))
     else:
+        from mcp_push.server.app import channels_text
+
         print(channels_text(doc))
         for c in doc.channels:
             for name, value in c.settings.items():
@@ -347,7 +350,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](settings, args)
     except (InputError, ConfigError) as exc:
         print(f"mcp-push: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        # Agents read exit code 2 from some hooks as "block" or "keep working" (Claude Code's Stop hook):
+        # a broken configuration must never do that, so a hook reports it as a plain failure.
+        return EXIT_FAILED if args.command == "hook" else EXIT_USAGE
     except MCPPushError as exc:
         print(f"mcp-push: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 from collections.abc import Mapping
 from functools import cache
 
@@ -46,7 +47,12 @@ def all_channels() -> dict[str, type[Channel]]:
                 and getattr(value, "id", None)
             ):
                 found[value.id] = value
-    return dict(sorted(found.items()))
+    return dict(sorted(found.items(), key=lambda item: _natural(item[0])))
+
+
+def _natural(channel_id: str) -> list[str | int]:
+    """Sort key that puts apprise:2 before apprise:10 (numbered ids come from APPRISE_URLS)."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", channel_id)]
 
 
 def get_channel_class(channel_id: str) -> type[Channel] | None:
