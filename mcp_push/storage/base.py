@@ -9,8 +9,10 @@ sends, and a sweep finds rows whose task was lost.
 from __future__ import annotations
 
 import hashlib
+import json
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -84,6 +86,18 @@ class TicketRecord:
     reason: str | None = None
     idempotency_key: str | None = None
     deliveries: tuple[Delivery, ...] = field(default=())
+
+
+def delivery_from_row(row: Mapping[str, Any]) -> Delivery:
+    """A Delivery from a database row with the deliveries table's columns (any backend)."""
+    return Delivery(**{f.name: row[f.name] for f in fields(Delivery)})
+
+
+def ticket_from_rows(row: Mapping[str, Any], deliveries: Iterable[Mapping[str, Any]]) -> TicketRecord:
+    """A TicketRecord from a tickets row and its deliveries' rows (``data`` is stored as JSON text)."""
+    values = {f.name: row[f.name] for f in fields(TicketRecord) if f.name not in ("data", "deliveries")}
+    data = None if row["data"] is None else json.loads(row["data"])
+    return TicketRecord(**values, data=data, deliveries=tuple(delivery_from_row(d) for d in deliveries))
 
 
 class Ledger(ABC):

@@ -23,7 +23,15 @@ from psycopg_pool import ConnectionPool
 
 from mcp_push.errors import ConfigError
 from mcp_push.storage import backend_error, redact_url, scrub
-from mcp_push.storage.base import Attempt, Delivery, Ledger, NewTicket, TicketRecord
+from mcp_push.storage.base import (
+    Attempt,
+    Delivery,
+    Ledger,
+    NewTicket,
+    TicketRecord,
+    delivery_from_row,
+    ticket_from_rows,
+)
 
 log = logging.getLogger(__name__)
 
@@ -91,39 +99,6 @@ _MIGRATE, _RATE, _DEDUPE = "mcp-push:migrate", "mcp-push:rate", "mcp-push:dedupe
 
 _OPEN = "('pending', 'retrying')"
 _TABLES = ("tickets", "deliveries", "attempts", "rate_slots", "workers")
-
-
-def _delivery(row: dict[str, Any]) -> Delivery:
-    return Delivery(
-        id=row["id"],
-        ticket=row["ticket"],
-        channel=row["channel"],
-        status=row["status"],
-        attempts=row["attempts"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        last_error=row["last_error"],
-        delivered_at=row["delivered_at"],
-        next_attempt_at=row["next_attempt_at"],
-        lease_owner=row["lease_owner"],
-        lease_until=row["lease_until"],
-        requeued_at=row["requeued_at"],
-    )
-
-
-def _record(row: dict[str, Any], deliveries: list[dict[str, Any]]) -> TicketRecord:
-    return TicketRecord(
-        ticket=row["ticket"],
-        run_id=row["run_id"],
-        title=row["title"],
-        content=row["content"],
-        created_at=row["created_at"],
-        event=row["event"],
-        data=None if row["data"] is None else json.loads(row["data"]),
-        reason=row["reason"],
-        idempotency_key=row["idempotency_key"],
-        deliveries=tuple(_delivery(d) for d in deliveries),
-    )
 
 
 def connect_kwargs(url: str, setting: str = SETTING) -> dict[str, Any]:
@@ -289,7 +264,7 @@ class PostgresLedger(Ledger):
         if row is None:
             return None
         deliveries = conn.execute("SELECT * FROM deliveries WHERE ticket = %s ORDER BY id", (ticket,)).fetchall()
-        return _record(row, deliveries)
+        return ticket_from_rows(row, deliveries)
 
     def get_ticket(self, ticket: str) -> TicketRecord | None:
         with self._conn() as conn:
@@ -309,12 +284,12 @@ class PostgresLedger(Ledger):
         by_ticket: dict[str, list[dict[str, Any]]] = {row["ticket"]: [] for row in rows}
         for d in deliveries:
             by_ticket.setdefault(d["ticket"], []).append(d)
-        return [_record(row, by_ticket[row["ticket"]]) for row in rows]
+        return [ticket_from_rows(row, by_ticket[row["ticket"]]) for row in rows]
 
     def get_delivery(self, delivery_id: int) -> Delivery | None:
         with self._conn() as conn:
             row = conn.execute("SELECT * FROM deliveries WHERE id = %s", (delivery_id,)).fetchone()
-        return None if row is None else _delivery(row)
+        return None if row is None else delivery_from_row(row)
 
     def unfinished_count(self) -> int:
         with self._conn() as conn:
@@ -373,7 +348,7 @@ class PostgresLedger(Ledger):
                     RETURNING *""",
                 {"owner": owner, "until": float(now + lease_seconds), "now": float(now), "id": delivery_id},
             ).fetchone()
-        return None if row is None else _delivery(row)
+        return None if row is None else delivery_from_row(row)
 
     def renew_lease(self, delivery_id: int, owner: str, lease_seconds: float, now: float) -> bool:
         with self._conn() as conn:

@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from mcp_push.errors import ConfigError
-from mcp_push.storage.base import Attempt, Delivery, Ledger, NewTicket, TicketRecord
+from mcp_push.storage.base import (
+    Attempt,
+    Delivery,
+    Ledger,
+    NewTicket,
+    TicketRecord,
+    delivery_from_row,
+    ticket_from_rows,
+)
 
 # Versioned migrations: entry N brings a database from user_version N to N+1.
 MIGRATIONS: tuple[str, ...] = (
@@ -67,24 +75,6 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 _OPEN = "('pending', 'retrying')"
-
-
-def _delivery(row: sqlite3.Row) -> Delivery:
-    return Delivery(
-        id=row["id"],
-        ticket=row["ticket"],
-        channel=row["channel"],
-        status=row["status"],
-        attempts=row["attempts"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        last_error=row["last_error"],
-        delivered_at=row["delivered_at"],
-        next_attempt_at=row["next_attempt_at"],
-        lease_owner=row["lease_owner"],
-        lease_until=row["lease_until"],
-        requeued_at=row["requeued_at"],
-    )
 
 
 class SqliteLedger(Ledger):
@@ -215,22 +205,7 @@ class SqliteLedger(Ledger):
         if row is None:
             return None
         deliveries = conn.execute("SELECT * FROM deliveries WHERE ticket = ? ORDER BY id", (ticket,)).fetchall()
-        return self._record(row, deliveries)
-
-    @staticmethod
-    def _record(row: sqlite3.Row, deliveries: list[sqlite3.Row]) -> TicketRecord:
-        return TicketRecord(
-            ticket=row["ticket"],
-            run_id=row["run_id"],
-            title=row["title"],
-            content=row["content"],
-            created_at=row["created_at"],
-            event=row["event"],
-            data=None if row["data"] is None else json.loads(row["data"]),
-            reason=row["reason"],
-            idempotency_key=row["idempotency_key"],
-            deliveries=tuple(_delivery(d) for d in deliveries),
-        )
+        return ticket_from_rows(row, deliveries)
 
     def get_ticket(self, ticket: str) -> TicketRecord | None:
         return self._ticket(self._conn(), ticket)
@@ -247,11 +222,11 @@ class SqliteLedger(Ledger):
         ).fetchall()
         for d in deliveries:
             by_ticket[d["ticket"]].append(d)
-        return [self._record(row, by_ticket[row["ticket"]]) for row in rows]
+        return [ticket_from_rows(row, by_ticket[row["ticket"]]) for row in rows]
 
     def get_delivery(self, delivery_id: int) -> Delivery | None:
         row = self._conn().execute("SELECT * FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
-        return None if row is None else _delivery(row)
+        return None if row is None else delivery_from_row(row)
 
     def unfinished_count(self) -> int:
         row = (
@@ -313,7 +288,7 @@ class SqliteLedger(Ledger):
                     RETURNING *""",
                 (owner, now + lease_seconds, now, delivery_id, now, now),
             ).fetchone()
-        return None if row is None else _delivery(row)
+        return None if row is None else delivery_from_row(row)
 
     def renew_lease(self, delivery_id: int, owner: str, lease_seconds: float, now: float) -> bool:
         with self._write() as conn:
