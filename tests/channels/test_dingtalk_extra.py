@@ -25,13 +25,6 @@ def fake() -> Iterator[FakeDingTalk]:
     fake.stop()
 
 
-@pytest.fixture
-def clients() -> Iterator[HttpClients]:
-    clients = HttpClients(5)
-    yield clients
-    clients.close()
-
-
 def make(fake: FakeDingTalk, clients: HttpClients, **env: str) -> DingTalk:
     return DingTalk({"DD_BOT_TOKEN": TOKEN, "DD_BOT_SECRET": SECRET, **env}, clients=clients, origin=fake.url)
 

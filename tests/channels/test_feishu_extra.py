@@ -20,13 +20,6 @@ def fake() -> Iterator[FakeFeishu]:
     fake.stop()
 
 
-@pytest.fixture
-def clients() -> Iterator[HttpClients]:
-    clients = HttpClients(5)
-    yield clients
-    clients.close()
-
-
 def make(fake: FakeFeishu, clients: HttpClients, **env: str) -> Feishu:
     return Feishu({"FSKEY": TOKEN, "FSSECRET": SECRET, **env}, clients=clients, origin=fake.url)
 

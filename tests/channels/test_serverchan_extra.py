@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
 from mcp_push.channels import HttpClients, Message, PermanentError, RateLimitedError
 from mcp_push.channels.serverchan import ServerChan
 from tests.fakes.serverchan import KEY, FakeServerChan
-
-
-@pytest.fixture
-def clients() -> Iterator[HttpClients]:
-    clients = HttpClients(5)
-    yield clients
-    clients.close()
 
 
 def test_turbo_and_sc3_urls(clients: HttpClients) -> None:

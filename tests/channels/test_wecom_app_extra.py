@@ -23,13 +23,6 @@ def fake() -> Iterator[FakeWeComApp]:
     wecom_app._TOKENS.clear()
 
 
-@pytest.fixture
-def clients() -> Iterator[HttpClients]:
-    clients = HttpClients(5)
-    yield clients
-    clients.close()
-
-
 def make(fake: FakeWeComApp, clients: HttpClients, am: str = AM) -> WeComApp:
     return WeComApp({"QYWX_AM": am}, clients=clients, origin=fake.url)
 

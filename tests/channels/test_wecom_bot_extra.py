@@ -19,13 +19,6 @@ def fake() -> Iterator[FakeWeComBot]:
     fake.stop()
 
 
-@pytest.fixture
-def clients() -> Iterator[HttpClients]:
-    clients = HttpClients(5)
-    yield clients
-    clients.close()
-
-
 def make(fake: FakeWeComBot, clients: HttpClients, **env: str) -> WeComBot:
     return WeComBot({"QYWX_KEY": KEY, "QYWX_ORIGIN": fake.url, **env}, clients=clients)
 

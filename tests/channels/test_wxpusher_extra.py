@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
@@ -12,13 +10,6 @@ from mcp_push.channels.wxpusher import WxPusher
 from tests.fakes.wxpusher import APP_TOKEN, UID, FakeWxPusher
 
 ENV = {"WXPUSHER_APP_TOKEN": APP_TOKEN, "WXPUSHER_UIDS": UID, "WXPUSHER_TOPIC_IDS": "123"}
-
-
-@pytest.fixture
-def clients() -> Iterator[HttpClients]:
-    clients = HttpClients(5)
-    yield clients
-    clients.close()
 
 
 def test_needs_a_token_and_a_topic_or_uid() -> None:

@@ -68,6 +68,16 @@ class Rejected(Exception):
         self.reply = reply
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that goes away mid-request (a killed worker) is normal here, not worth a traceback."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class FakeProvider:
     """Subclasses set ``replies`` (mode -> Reply) and implement ``check``."""
 
@@ -81,7 +91,7 @@ class FakeProvider:
         self._script: deque[str] = deque()
         self._lock = threading.Lock()
         self.received = threading.Condition(self._lock)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
