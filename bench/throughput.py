@@ -1,7 +1,7 @@
 """Sustained deliveries per second to a local fake provider: mcp-push vs a bare Huey + httpx loop.
 
 Both run in this process with the same number of consumer threads, drain the same number
-of queued tasks, and post to the same fake provider (its own process). The bare loop has
+of queued tasks, and post to the same fake provider (bench/_fastfake.py, its own process). The bare loop has
 no ledger, no claim, no record: the ratio is what durability and truthfulness cost.
 A third phase runs `mcp-push worker` as its own process and reports its peak RSS.
 
@@ -29,14 +29,10 @@ from mcp_push.tasks.runtime import Runtime
 from mcp_push.tasks.worker import Worker
 from tests.fakes.ntfy import CASE as NTFY
 
-FAKE = (
-    "import sys, time; sys.path.insert(0, sys.argv[1]); from tests.fakes.ntfy import FakeNtfy; "
-    "f = FakeNtfy().start(); print(f.url, flush=True); time.sleep(10**6)"
-)
-
 
 def start_fake() -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([sys.executable, "-c", FAKE, str(ROOT)], stdout=subprocess.PIPE, text=True)
+    """The provider stand-in, in its own process: fast enough not to be what we measure."""
+    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "_fastfake.py")], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     return proc, proc.stdout.readline().strip()
 
