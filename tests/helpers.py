@@ -19,3 +19,10 @@ def wait_until(probe: Callable[[], T], timeout: float = 15.0, interval: float = 
         time.sleep(interval)
         last = probe()
     return last
+
+
+def delivery_status(runtime, ticket: str) -> str:  # type: ignore[no-untyped-def]
+    """The status of a single-channel ticket's delivery."""
+    record = runtime.ledger.get_ticket(ticket)
+    assert record is not None, ticket
+    return record.deliveries[0].status

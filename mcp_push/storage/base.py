@@ -15,6 +15,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+TICKET_COLUMNS = (
+    "ticket",
+    "run_id",
+    "event",
+    "title",
+    "content",
+    "data",
+    "reason",
+    "idempotency_key",
+    "fingerprint",
+    "created_at",
+)
+
 
 @dataclass(frozen=True)
 class NewTicket:
@@ -30,6 +43,22 @@ class NewTicket:
     data: dict[str, Any] | None = None
     reason: str | None = None
     idempotency_key: str | None = None
+
+    def row(self) -> tuple[Any, ...]:
+        """The values of TICKET_COLUMNS for this ticket, as every backend stores them."""
+        data = None if self.data is None else json.dumps(self.data)
+        return (
+            self.ticket,
+            self.run_id,
+            self.event,
+            self.title,
+            self.content,
+            data,
+            self.reason,
+            self.idempotency_key,
+            self.fingerprint,
+            float(self.created_at),
+        )
 
     @property
     def fingerprint(self) -> str:

@@ -10,7 +10,6 @@ Timestamps are float epoch seconds in ``double precision`` columns, as in SQLite
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ from psycopg_pool import ConnectionPool
 from mcp_push.errors import ConfigError
 from mcp_push.storage import backend_error, redact_url, scrub
 from mcp_push.storage.base import (
+    TICKET_COLUMNS,
     Attempt,
     Delivery,
     Ledger,
@@ -206,21 +206,10 @@ class PostgresLedger(Ledger):
                 ).fetchone()
             if first is None:
                 inserted = conn.execute(
-                    "INSERT INTO tickets (ticket, run_id, event, title, content, data, reason, idempotency_key,"
-                    " fingerprint, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                    f"INSERT INTO tickets ({', '.join(TICKET_COLUMNS)})"
+                    f" VALUES ({', '.join(['%s'] * len(TICKET_COLUMNS))})"
                     " ON CONFLICT (idempotency_key) DO NOTHING RETURNING ticket",
-                    (
-                        new.ticket,
-                        new.run_id,
-                        new.event,
-                        new.title,
-                        new.content,
-                        None if new.data is None else json.dumps(new.data),
-                        new.reason,
-                        new.idempotency_key,
-                        new.fingerprint,
-                        float(new.created_at),
-                    ),
+                    new.row(),
                 ).fetchone()
                 if inserted is None:  # another process took this idempotency key meanwhile
                     first = conn.execute(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from typing import Any
 
 from mcp_push.errors import ConfigError
 from mcp_push.storage.base import (
+    TICKET_COLUMNS,
     Attempt,
     Delivery,
     Ledger,
@@ -160,20 +160,8 @@ class SqliteLedger(Ledger):
                 assert existing is not None
                 return existing, False
             conn.execute(
-                "INSERT INTO tickets (ticket, run_id, event, title, content, data, reason, idempotency_key,"
-                " fingerprint, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    new.ticket,
-                    new.run_id,
-                    new.event,
-                    new.title,
-                    new.content,
-                    None if new.data is None else json.dumps(new.data),
-                    new.reason,
-                    new.idempotency_key,
-                    new.fingerprint,
-                    new.created_at,
-                ),
+                f"INSERT INTO tickets ({', '.join(TICKET_COLUMNS)}) VALUES ({', '.join('?' * len(TICKET_COLUMNS))})",
+                new.row(),
             )
             conn.executemany(
                 "INSERT INTO deliveries (ticket, channel, status, created_at, updated_at)"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -12,41 +11,16 @@ from mcp_push.storage import NewTicket
 from mcp_push.tasks.runtime import Runtime
 from mcp_push.tasks.worker import Worker
 from tests.fakes.ntfy import CASE as NTFY
-from tests.fakes.ntfy import FakeNtfy
-from tests.helpers import wait_until
+from tests.helpers import delivery_status, wait_until
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeNtfy]:
-    provider = FakeNtfy().start()
-    yield provider
-    provider.stop()
-
-
-@pytest.fixture
-def start(make_settings, fake):
-    opened: list[tuple[Runtime, Worker | None]] = []
-
+def start(open_pipeline, fake):
     def go(extra: dict[str, str] | None = None, worker: bool = True) -> tuple[Runtime, Notifier]:
         env = {**NTFY.env(fake.url), "MCP_PUSH_RETRY_BASE": "0.3", "MCP_PUSH_TRY_WAIT_MAX": "0.2", **(extra or {})}
-        runtime = Runtime.open(make_settings(env))
-        w = Worker(runtime, threads=2) if worker else None
-        if w:
-            w.start()
-        opened.append((runtime, w))
-        return runtime, Notifier(runtime)
+        return open_pipeline(env, worker)
 
-    yield go
-    for runtime, w in opened:
-        if w:
-            w.stop(timeout=2)
-        runtime.close()
-
-
-def delivery_status(runtime: Runtime, ticket: str) -> str:
-    record = runtime.ledger.get_ticket(ticket)
-    assert record is not None
-    return record.deliveries[0].status
+    return go
 
 
 def test_send_is_delivered_through_the_queue(start, fake) -> None:

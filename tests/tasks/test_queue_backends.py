@@ -19,10 +19,8 @@ from huey import PostgresHuey, RedisHuey, SqliteHuey
 from mcp_push.errors import ConfigError
 from mcp_push.notifier import Notifier
 from mcp_push.tasks.runtime import Runtime
-from mcp_push.tasks.worker import Worker
 from tests.fakes.ntfy import CASE as NTFY
-from tests.fakes.ntfy import FakeNtfy
-from tests.helpers import wait_until
+from tests.helpers import delivery_status, wait_until
 from tests.server.conftest import server_env
 from tests.services import postgres_schema, redis_db
 
@@ -43,16 +41,7 @@ def backend(request: pytest.FixtureRequest) -> Iterator[tuple[str, dict[str, str
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeNtfy]:
-    provider = FakeNtfy().start()
-    yield provider
-    provider.stop()
-
-
-@pytest.fixture
-def start(make_settings, fake, backend):
-    opened: list[tuple[Runtime, Worker | None]] = []
-
+def start(open_pipeline, fake, backend):
     def go(extra: dict[str, str] | None = None, worker: bool = True) -> tuple[Runtime, Notifier]:
         env = {
             **NTFY.env(fake.url),
@@ -61,24 +50,9 @@ def start(make_settings, fake, backend):
             "MCP_PUSH_TRY_WAIT_MAX": "0.1",
             **(extra or {}),
         }
-        runtime = Runtime.open(make_settings(env))
-        w = Worker(runtime, threads=2) if worker else None
-        if w:
-            w.start()
-        opened.append((runtime, w))
-        return runtime, Notifier(runtime)
+        return open_pipeline(env, worker)
 
-    yield go
-    for runtime, w in opened:
-        if w:
-            w.stop(timeout=2)
-        runtime.close()
-
-
-def delivery_status(runtime: Runtime, ticket: str) -> str:
-    record = runtime.ledger.get_ticket(ticket)
-    assert record is not None
-    return record.deliveries[0].status
+    return go
 
 
 def test_a_notification_is_delivered_through_the_queue(start, fake, backend) -> None:

@@ -1,0 +1,42 @@
+"""Fixtures for pipeline tests: an ntfy fake and runtimes (with an in-process worker) cleaned up after."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from mcp_push.notifier import Notifier
+from mcp_push.tasks.runtime import Runtime
+from mcp_push.tasks.worker import Worker
+from tests.fakes.ntfy import FakeNtfy
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeNtfy]:
+    provider = FakeNtfy().start()
+    yield provider
+    provider.stop()
+
+
+OpenPipeline = Callable[..., tuple[Runtime, Notifier]]
+
+
+@pytest.fixture
+def open_pipeline(make_settings) -> Iterator[OpenPipeline]:
+    """open_pipeline(env, worker=True): a Runtime on those settings, a Notifier, and a 2-thread worker."""
+    opened: list[tuple[Runtime, Worker | None]] = []
+
+    def go(env: dict[str, str], worker: bool = True) -> tuple[Runtime, Notifier]:
+        runtime = Runtime.open(make_settings(env))
+        w = Worker(runtime, threads=2) if worker else None
+        if w:
+            w.start()
+        opened.append((runtime, w))
+        return runtime, Notifier(runtime)
+
+    yield go
+    for runtime, w in opened:
+        if w:
+            w.stop(timeout=2)
+        runtime.close()
