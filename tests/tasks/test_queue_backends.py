@@ -41,7 +41,7 @@ def backend(request: pytest.FixtureRequest) -> Iterator[tuple[str, dict[str, str
 
 
 @pytest.fixture
-def start(open_pipeline, fake, backend):
+def start(backend, fake, open_pipeline):  # backend first: its schema must outlive the worker
     def go(extra: dict[str, str] | None = None, worker: bool = True) -> tuple[Runtime, Notifier]:
         env = {
             **NTFY.env(fake.url),
