@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from mcp_push.config import Settings, load_settings
+from tests.fakes.ntfy import FakeNtfy
 
 
 def settings_for(home: Path, env: dict[str, str] | None = None) -> Settings:
@@ -28,6 +29,14 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
         return settings_for(home or tmp_path / "home", env)
 
     return make
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeNtfy]:
+    """An ntfy fake provider (the channel most end-to-end tests deliver to)."""
+    provider = FakeNtfy().start()
+    yield provider
+    provider.stop()
 
 
 class FakeClock:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from mcp_push.models import StatusDocument
 
 T = TypeVar("T")
 
@@ -26,3 +29,15 @@ def delivery_status(runtime, ticket: str) -> str:  # type: ignore[no-untyped-def
     record = runtime.ledger.get_ticket(ticket)
     assert record is not None, ticket
     return record.deliveries[0].status
+
+
+async def poll_status(client: Any, deadline: float, **ref: str) -> StatusDocument:
+    """notify_status until the ticket/run is settled (or the deadline passes)."""
+    end = time.monotonic() + deadline
+    while True:
+        result = await client.call_tool("notify_status", ref)
+        assert not result.is_error, result.content
+        doc = StatusDocument.model_validate(result.structured_content)
+        if doc.final or time.monotonic() > end:
+            return doc
+        await asyncio.sleep(0.1)

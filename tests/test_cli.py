@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,13 +12,6 @@ import pytest
 from tests.fakes.ntfy import CASE as NTFY
 from tests.fakes.ntfy import TOKEN, TOPIC, FakeNtfy
 from tests.server.conftest import server_env
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeNtfy]:
-    provider = FakeNtfy().start()
-    yield provider
-    provider.stop()
 
 
 @pytest.fixture

@@ -47,13 +47,6 @@ def raw(name: str) -> str:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeNtfy]:
-    provider = FakeNtfy().start()
-    yield provider
-    provider.stop()
-
-
-@pytest.fixture
 def home(tmp_path: Path) -> Path:
     return tmp_path / "home"
 

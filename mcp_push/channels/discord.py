@@ -19,7 +19,7 @@ from mcp_push.channels.base import (
     truncate,
 )
 from mcp_push.channels.errors import PermanentError, RateLimitedError
-from mcp_push.channels.slack import webhook_secrets
+from mcp_push.channels.redact import webhook_secrets
 
 MAX_CONTENT = 2000
 HINTS = {

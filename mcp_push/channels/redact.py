@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, urlsplit
 
 MASK = "***"
 
@@ -46,3 +46,9 @@ def mask(value: str) -> str:
     if len(value) <= 8:
         return MASK
     return f"{value[:3]}{MASK}{value[-2:]}"
+
+
+def webhook_secrets(url: str) -> list[str]:
+    """The parts of a webhook URL that grant posting: its path and the path's last segment."""
+    path = urlsplit(url).path.strip("/")
+    return [part for part in (path, path.rpartition("/")[2]) if part]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import httpx
 
 from mcp_push.channels.base import (
@@ -17,6 +15,7 @@ from mcp_push.channels.base import (
     short_hash,
 )
 from mcp_push.channels.errors import PermanentError
+from mcp_push.channels.redact import webhook_secrets
 
 HINTS = {
     "invalid_payload": "Slack could not read the message",
@@ -26,12 +25,6 @@ HINTS = {
     "no_service": "the webhook was revoked or the app removed: create a new one",
     "invalid_token": "the webhook URL is wrong or revoked: copy it again",
 }
-
-
-def webhook_secrets(url: str) -> list[str]:
-    """The parts of a webhook URL that grant posting: its path and the path's last segment."""
-    path = urlsplit(url).path.strip("/")
-    return [part for part in (path, path.rpartition("/")[2]) if part]
 
 
 class Slack(HttpChannel):

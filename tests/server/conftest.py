@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -28,13 +27,6 @@ def server_env(home: Path, extra: dict[str, str]) -> dict[str, str]:
         "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
         **extra,
     }
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeNtfy]:
-    provider = FakeNtfy().start()
-    yield provider
-    provider.stop()
 
 
 @pytest.fixture

@@ -27,11 +27,11 @@ from mcp.client.streamable_http import streamable_http_client
 
 from mcp_push.config import Settings
 from mcp_push.errors import ConfigError
-from mcp_push.models import SendReceipt, StatusDocument
+from mcp_push.models import SendReceipt
 from mcp_push.server import http as transport
 from mcp_push.server.http import HostRules, check_http_settings, is_loopback, token_matches
 from tests.fakes.ntfy import CASE as NTFY
-from tests.helpers import wait_until
+from tests.helpers import poll_status, wait_until
 from tests.server.conftest import server_env
 
 TOKEN = "Zk3xv9Qm2WcT8rNb5YhL0pJd7sGf4aE1"
@@ -115,17 +115,6 @@ def start(home: Path, fake) -> Iterator[Any]:
 
 def auth(token: str = TOKEN) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-async def poll_status(client: Client, deadline: float, **ref: str) -> StatusDocument:
-    end = time.monotonic() + deadline
-    while True:
-        result = await client.call_tool("notify_status", ref)
-        assert not result.is_error, result.content
-        doc = StatusDocument.model_validate(result.structured_content)
-        if doc.final or time.monotonic() > end:
-            return doc
-        await asyncio.sleep(0.1)
 
 
 def tickets_of(ledger_of) -> list[dict[str, Any]]:

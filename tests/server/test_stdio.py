@@ -7,22 +7,10 @@ import time
 
 import pytest
 
-from mcp_push.models import SendReceipt, StatusDocument
-from tests.helpers import wait_until
+from mcp_push.models import SendReceipt
+from tests.helpers import poll_status, wait_until
 
 TOOLS = {"notify_send", "notify_event", "notify_status", "notify_channels"}
-
-
-async def poll_status(client, deadline: float, **ref) -> StatusDocument:
-    """notify_status until the ticket/run is settled (or the deadline passes)."""
-    end = time.monotonic() + deadline
-    while True:
-        result = await client.call_tool("notify_status", ref)
-        assert not result.is_error, result.content
-        doc = StatusDocument.model_validate(result.structured_content)
-        if doc.final or time.monotonic() > end:
-            return doc
-        await asyncio.sleep(0.1)
 
 
 def test_tools_and_prompt_are_listed(mcp_client) -> None:

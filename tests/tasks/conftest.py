@@ -9,15 +9,6 @@ import pytest
 from mcp_push.notifier import Notifier
 from mcp_push.tasks.runtime import Runtime
 from mcp_push.tasks.worker import Worker
-from tests.fakes.ntfy import FakeNtfy
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeNtfy]:
-    provider = FakeNtfy().start()
-    yield provider
-    provider.stop()
-
 
 OpenPipeline = Callable[..., tuple[Runtime, Notifier]]
 
