@@ -24,6 +24,7 @@ __all__ = [
     "Receipt",
     "TransientError",
     "all_channels",
+    "configured_secrets",
     "enabled_ids",
     "get_channel_class",
 ]
@@ -62,3 +63,25 @@ def get_channel_class(channel_id: str) -> type[Channel] | None:
 def enabled_ids(env: Mapping[str, str]) -> list[str]:
     """Ids of the channels whose required variables are all set."""
     return [cid for cid, cls in all_channels().items() if cls.enabled(env)]
+
+
+def configured_secrets(env: Mapping[str, str]) -> list[str]:
+    """Every secret value of every channel the environment touches, as each channel knows them.
+
+    A channel knows more than its secret settings: the key in a webhook URL's path, the password
+    in a proxy URL. Viewers that show provider text (the dashboard) mask with these.
+    """
+    values: list[str] = []
+    clients = HttpClients(1.0)  # never used: no channel opens a connection to list its secrets
+    try:
+        for cls in all_channels().values():
+            if not cls.touched(env):
+                continue
+            values.extend(env.get(s.name, "") for s in cls.settings if s.secret)
+            try:
+                values.extend(cls(env, clients=clients).secret_values())
+            except Exception:  # a half-configured channel still has its secret settings masked
+                continue
+    finally:
+        clients.close()
+    return [v for v in values if v]

@@ -21,7 +21,7 @@ class Aibotk(HttpChannel):
     settings = (
         Setting("AIBOTK_KEY", required=True, secret=True, example="a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6"),
         Setting("AIBOTK_TYPE", required=True, example="room"),
-        Setting("AIBOTK_NAME", required=True, example="Agent alerts"),
+        Setting("AIBOTK_NAME", required=True, example="Agent alerts", text=True),
     )
 
     def request(self, message: Message) -> HttpRequest:

@@ -21,13 +21,15 @@ OPTIONS = {
     "BARK_URL": "url",
 }
 
+TEXT_OPTIONS = {"BARK_GROUP"}  # a name the user picks; the others are URLs or fixed words
+
 
 class Bark(HttpChannel):
     id = "bark"
     name = "Bark"
     settings = (
         Setting("BARK_PUSH", required=True, secret=True, example="https://api.day.app/DxHcxxxxxRxxxxxxcm"),
-        *(Setting(name) for name in OPTIONS),
+        *(Setting(name, text=name in TEXT_OPTIONS) for name in OPTIONS),
     )
 
     def _server_and_key(self) -> tuple[str, str]:

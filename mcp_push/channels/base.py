@@ -22,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from mcp_push.channels.errors import DeliveryError, PermanentError, RateLimitedError, TransientError
-from mcp_push.channels.redact import Redactor, mask
+from mcp_push.channels.redact import Redactor, mask, mask_userinfo
 
 TRUNCATION_MARKER = "\n…[truncated]"
 
@@ -33,12 +33,17 @@ for _noisy in ("httpx", "httpcore"):
 
 @dataclass(frozen=True)
 class Setting:
-    """One environment variable a channel reads."""
+    """One environment variable a channel reads.
+
+    ``text`` marks free text that people read or name things with (a room name, an action's
+    label, a display name, a body template): it must survive any Unicode, CJK and emoji alike.
+    """
 
     name: str
     required: bool = False
     secret: bool = False
     example: str = ""
+    text: bool = False
 
 
 @dataclass(frozen=True)
@@ -201,7 +206,8 @@ class Channel(ABC):
         for s in cls.settings:
             value = env.get(s.name, "").strip()
             if value:
-                shown[s.name] = mask(value) if s.secret else Redactor()(value) or ""
+                # A non-secret value may still carry a password (TG_PROXY_HOST=user:pass@host).
+                shown[s.name] = mask(value) if s.secret else Redactor()(mask_userinfo(value)) or ""
         return shown
 
     def get(self, name: str, default: str = "") -> str:
@@ -250,14 +256,24 @@ class HttpChannel(Channel):
                 data=req.data,
                 content=req.content,
                 params=req.params,
-                headers=dict(req.headers),
+                headers=_wire_headers(req.headers),
             )
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            raise PermanentError(
+                f"{self.name}: the request URL cannot be used ({self.redact(str(exc))}); check the channel's "
+                f"URL settings, and MCP_PUSH_ORIGIN_{self.id.upper()} if it is set"
+            ) from None
         except httpx.TimeoutException as exc:
             raise TransientError(f"{self.name} did not answer in time ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
             raise TransientError(
                 f"could not reach {self.name}: {self.redact(str(exc)) or type(exc).__name__}"
             ) from None
+
+
+def _wire_headers(headers: Mapping[str, str]) -> dict[str, str | bytes]:
+    """Headers as sent. HTTP header values are bytes: one a channel did not encode itself goes as UTF-8."""
+    return {name: value if value.isascii() else value.encode("utf-8") for name, value in headers.items()}
 
 
 def raise_for_http(response: httpx.Response, reason: str | None = None) -> None:

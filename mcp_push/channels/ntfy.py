@@ -33,7 +33,10 @@ def _seconds_to_utc_midnight() -> float:
 
 
 def _header_text(text: str) -> str:
-    """HTTP headers are Latin-1: non-ASCII titles go RFC 2047-encoded, as ntfy accepts."""
+    """A header value ntfy reads back as written: non-ASCII goes RFC 2047-encoded (ntfy decodes it).
+
+    The original mcp-push encodes Title and Actions the same way; plain ASCII is sent as is.
+    """
     one_line = " ".join(text.split())
     if one_line.isascii():
         return one_line
@@ -50,14 +53,14 @@ class Ntfy(HttpChannel):
         Setting("NTFY_TOKEN", secret=True, example="tk_AgQdq7mVBoFD37zQVN29RhuMzNIz2"),
         Setting("NTFY_USERNAME", example="alice"),
         Setting("NTFY_PASSWORD", secret=True, example="secret"),
-        Setting("NTFY_ACTIONS", example="view, Open CI, https://ci.example.com"),
+        Setting("NTFY_ACTIONS", example="view, Open CI, https://ci.example.com", text=True),
     )
 
     def request(self, message: Message) -> HttpRequest:
         base = self.get("NTFY_URL", "https://ntfy.sh").rstrip("/")
         headers = {"Title": _header_text(message.title), "Priority": self.get("NTFY_PRIORITY", "3")}
         if self.get("NTFY_ACTIONS"):
-            headers["Actions"] = self.get("NTFY_ACTIONS")
+            headers["Actions"] = _header_text(self.get("NTFY_ACTIONS"))
         if self.get("NTFY_TOKEN"):
             headers["Authorization"] = f"Bearer {self.get('NTFY_TOKEN')}"
         elif self.get("NTFY_USERNAME") and self.get("NTFY_PASSWORD"):

@@ -1,6 +1,8 @@
-"""Qmsg酱 (QQ messages): POST qmsg.zendee.cn/{QMSG_TYPE}/{QMSG_KEY}, form field ``msg``.
+"""Qmsg酱 (QQ messages): POST qmsg.zendee.cn/{QMSG_TYPE}/{QMSG_KEY}.
 
-The key travels in the URL path: a secret.
+QMSG_TYPE is the endpoint: ``send`` (private) and ``group`` take the form field ``msg``, as do
+the Plus endpoints ``psend`` and ``pgroup``; the JSON endpoints ``jsend`` and ``jgroup`` take
+``{"msg": ...}``. The key travels in the URL path: a secret.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import httpx
 from mcp_push.channels.base import HttpChannel, HttpRequest, Message, Receipt, Setting, code_error, json_body
 
 API = "https://qmsg.zendee.cn"
-TYPES = ("send", "group")  # private message, group message
+FORM_TYPES = ("send", "group", "psend", "pgroup")  # private, group, and the same for Plus keys
+JSON_TYPES = ("jsend", "jgroup")  # private and group, JSON body
+TYPES = FORM_TYPES + JSON_TYPES
 
 
 class Qmsg(HttpChannel):
@@ -27,11 +31,15 @@ class Qmsg(HttpChannel):
     def missing(cls, env: Mapping[str, str]) -> list[str]:
         missing = super().missing(env)
         if "QMSG_TYPE" not in missing and env.get("QMSG_TYPE", "").strip() not in TYPES:
-            missing.append("QMSG_TYPE (send or group)")
+            missing.append(f"QMSG_TYPE ({', '.join(TYPES[:-1])} or {TYPES[-1]})")
         return missing
 
     def request(self, message: Message) -> HttpRequest:
-        return HttpRequest("POST", f"{API}/{self.get('QMSG_TYPE')}/{self.get('QMSG_KEY')}", data={"msg": message.text})
+        kind = self.get("QMSG_TYPE")
+        url = f"{API}/{kind}/{self.get('QMSG_KEY')}"
+        if kind in JSON_TYPES:
+            return HttpRequest("POST", url, json={"msg": message.text})
+        return HttpRequest("POST", url, data={"msg": message.text})
 
     def interpret(self, response: httpx.Response) -> Receipt:
         body = json_body(response)

@@ -1,7 +1,10 @@
 """SMTP e-mail via smtplib: implicit TLS (SMTP_SSL=true) or plain upgraded with STARTTLS when offered.
 
-The mail goes from SMTP_EMAIL to itself, shown as SMTP_NAME. Reply codes decide retry:
-4yz, disconnects and timeouts are transient; 5yz are permanent.
+The mail goes from SMTP_EMAIL to itself, shown as SMTP_NAME. SMTP_SERVER is ``host[:port]``;
+without a port the default is 465 with SMTP_SSL=true, else 25 (as smtplib, and so the original
+mcp-push, does). The password is never sent over a connection without TLS: a server that offers
+no STARTTLS is refused unless SMTP_ALLOW_PLAINTEXT=true (a relay on loopback).
+Reply codes decide retry: 4yz, disconnects and timeouts are transient; 5yz are permanent.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from mcp_push.channels.errors import DeliveryError, PermanentError, TransientErr
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 DEFAULT_TIMEOUT = 10.0
+SMTP_PORT = smtplib.SMTP_PORT  # 25
+SMTPS_PORT = smtplib.SMTP_SSL_PORT  # 465
 
 
 def _reply_error(code: int, reply: bytes | str, what: str) -> DeliveryError:
@@ -37,16 +42,21 @@ class Smtp(Channel):
         Setting("SMTP_SSL", example="true"),
         Setting("SMTP_EMAIL", required=True, example="alerts@example.com"),
         Setting("SMTP_PASSWORD", required=True, secret=True, example="app-password"),
-        Setting("SMTP_NAME", example="mcp-push"),
+        Setting("SMTP_NAME", example="mcp-push", text=True),
         Setting("SMTP_CA_FILE", example="/etc/ssl/certs/my-mail-ca.pem"),
+        Setting("SMTP_ALLOW_PLAINTEXT", example="false"),
     )
 
+    def _implicit_tls(self) -> bool:
+        return self.get("SMTP_SSL").lower() in TRUE_WORDS
+
     def _address(self) -> tuple[str, int]:
+        """(host, port) from SMTP_SERVER: ``host``, ``host:port``, ``[v6]``, ``[v6]:port`` or a bare v6 address."""
         raw = self.get("SMTP_SERVER")
-        host, sep, port = raw.rpartition(":")
-        if not sep or not port.isdigit() or not host:
-            raise PermanentError(f"SMTP_SERVER must be host:port (e.g. smtp.example.com:465), got {raw[:60]!r}")
-        return host.strip("[]"), int(port)
+        host, port = _split_server(raw)
+        if not host or port is None:
+            raise PermanentError(f"SMTP_SERVER must be host or host:port (e.g. smtp.example.com:465), got {raw[:60]!r}")
+        return host, port or (SMTPS_PORT if self._implicit_tls() else SMTP_PORT)
 
     def _timeout(self) -> float:
         try:
@@ -78,7 +88,7 @@ class Smtp(Channel):
                 context.load_verify_locations(cafile=self.get("SMTP_CA_FILE"))
         except (OSError, ssl.SSLError) as exc:
             raise PermanentError(f"SMTP_CA_FILE cannot be used as a CA bundle: {exc}") from None
-        implicit_tls = self.get("SMTP_SSL").lower() in TRUE_WORDS
+        implicit_tls = self._implicit_tls()
         try:
             if implicit_tls:
                 server: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=self._timeout(), context=context)
@@ -86,9 +96,13 @@ class Smtp(Channel):
                 server = smtplib.SMTP(host, port, timeout=self._timeout())
             try:
                 server.ehlo()
+                encrypted = implicit_tls
                 if not implicit_tls and server.has_extn("starttls"):
                     server.starttls(context=context)
                     server.ehlo()
+                    encrypted = True
+                if not encrypted:
+                    self._refuse_plaintext(host, port)
                 server.login(self.get("SMTP_EMAIL"), self.get("SMTP_PASSWORD"))
                 refused = server.send_message(mail)
             finally:
@@ -121,6 +135,32 @@ class Smtp(Channel):
             code, reply = next(iter(refused.values()))
             raise _reply_error(code, reply, "recipient refused")
         return Receipt(mail["Message-ID"])
+
+    def _refuse_plaintext(self, host: str, port: int) -> None:
+        """Logging in without TLS would send SMTP_PASSWORD in clear: only for a relay the user vouches for."""
+        if self.get("SMTP_ALLOW_PLAINTEXT").lower() in TRUE_WORDS:
+            return
+        raise PermanentError(
+            f"{host}:{port} offers no STARTTLS, so logging in would send SMTP_PASSWORD unencrypted; "
+            "use SMTP_SSL=true with the implicit-TLS port (465) or a port that offers STARTTLS (587), "
+            "or set SMTP_ALLOW_PLAINTEXT=true for a trusted relay on this machine"
+        )
+
+
+def _split_server(raw: str) -> tuple[str, int | None]:
+    """(host, port) of ``host[:port]``; port 0 when absent, None when it is not a number."""
+    if raw.startswith("["):
+        host, close, rest = raw[1:].partition("]")
+        if not close or (rest and not rest.startswith(":")):
+            return "", None
+        port = rest[1:]
+    elif raw.count(":") == 1:
+        host, _, port = raw.partition(":")
+    else:  # no port, or an IPv6 address without brackets
+        host, port = raw, ""
+    if not port:
+        return host, 0
+    return host, int(port) if port.isdigit() else None
 
 
 def _close(server: smtplib.SMTP) -> None:

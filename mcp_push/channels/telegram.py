@@ -18,6 +18,7 @@ from mcp_push.channels.base import (
     truncate,
 )
 from mcp_push.channels.errors import PermanentError
+from mcp_push.channels.redact import split_userinfo
 
 MAX_TEXT = 4096
 
@@ -37,6 +38,10 @@ class Telegram(HttpChannel):
 
     def rate_key(self) -> str:
         return f"telegram:{self.get('TG_USER_ID')}"
+
+    def secret_values(self) -> list[str]:
+        # TG_PROXY_HOST may be written user:password@host, as QingLong allows.
+        return [*super().secret_values(), split_userinfo(self.get("TG_PROXY_HOST"))[2]]
 
     def proxy(self) -> str | None:
         host, port = self.get("TG_PROXY_HOST"), self.get("TG_PROXY_PORT")

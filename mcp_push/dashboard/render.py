@@ -54,6 +54,11 @@ class View:
     nonce: str
 
     def e(self, value: object) -> str:
+        """Escape the user's own text (title, run id, ticket) as written: never masked, never rewritten."""
+        return esc(value)
+
+    def err(self, value: object) -> str:
+        """Escape a provider's reason, with any secret that slipped past the channel's redaction masked."""
         return esc(value, self.scrub)
 
     def run_href(self, run_id: str) -> str:
@@ -195,7 +200,7 @@ def _attempt_node(number: int, attempt: Attempt, view: View) -> str:
     return _node(
         f'<b>#{number}</b> {esc(label)} <span class="t">{took}</span>',
         f"o-{outcome}",
-        view.e(attempt.error) if attempt.error else "",
+        view.err(attempt.error) if attempt.error else "",
         f' data-outcome="{outcome}"',
     )
 
@@ -259,11 +264,11 @@ def reasons(line: DeliveryLine, view: View) -> str:
     for first, last, outcome, error in groups[-MAX_REASONS:]:
         span = f"#{first}" if first == last else f"#{first}–{last}"
         label = OUTCOME_LABEL.get(outcome, outcome)
-        items.append(f'<li><span class="n">{span} {esc(label)}</span>{view.e(error)}</li>')
+        items.append(f'<li><span class="n">{span} {esc(label)}</span>{view.err(error)}</li>')
     last_error = line.view.last_error
     shown_last = groups[-1][3] if groups else None
     if line.view.status == "failed" and last_error and last_error != shown_last:
-        items.append(f'<li><span class="n">final</span>{view.e(last_error)}</li>')
+        items.append(f'<li><span class="n">final</span>{view.err(last_error)}</li>')
     if not items:
         return ""
     tone = "red" if line.view.status == "failed" else "amber"

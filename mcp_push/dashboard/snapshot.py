@@ -11,10 +11,9 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
-from mcp_push.channels import all_channels
-from mcp_push.channels.redact import Redactor
+from mcp_push.channels import configured_secrets
+from mcp_push.channels.redact import Redactor, split_userinfo, url_password
 from mcp_push.config import Settings
 from mcp_push.models import DeliveryView, TicketView, rollup
 from mcp_push.notifier import status_document
@@ -126,29 +125,20 @@ class Snapshot:
     chart: Chart
 
 
-def _password(url: str) -> str | None:
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        return None
-    return unquote(password) if password else None
-
-
 def secret_scrubber(settings: Settings | None) -> Scrub:
-    """Mask every secret setting value (and credential-looking patterns) in text we did not write.
+    """Mask every secret setting value (and credential-looking patterns) in provider text.
 
     Errors are redacted before the ledger stores them; this is the second fence, for a channel
-    that forgot to, or an agent that pasted a token into a title.
+    that forgot to. It is for the providers' reasons only: the user's title, content and run id
+    are shown as written (a topic named ``alerts`` must not hide the word in "3 alerts fired").
     """
     values: list[str | None] = []
     if settings is not None:
-        env = settings.env
-        for cls in all_channels().values():
-            values.extend(env.get(s.name, "") for s in cls.settings if s.secret)
+        values.extend(configured_secrets(settings.env))
         values.append(settings.http_token)
         for url in (settings.db_url, settings.queue_url):
             if url:
-                values.extend([url, _password(url)])
+                values.extend([url, split_userinfo(url)[2], url_password(url)])
     redact = Redactor(values)
     return lambda text: redact(text) or ""
 

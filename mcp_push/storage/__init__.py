@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
+from mcp_push.channels.redact import split_userinfo
 from mcp_push.config import Settings
 from mcp_push.errors import ConfigError
 from mcp_push.storage.base import Delivery, Ledger, NewTicket, TicketRecord
@@ -24,15 +25,10 @@ __all__ = [
 
 def _split(url: str) -> tuple[str, str, str, str]:
     """(scheme, user, password, host/port/path) of a URL, without its query or fragment."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
+    prefix, user, password, rest = split_userinfo(url)
+    if not prefix:
         return "", "", "", ""
-    rest = rest.split("?", 1)[0].split("#", 1)[0]
-    userinfo, at, where = rest.rpartition("@")  # the last @: a password may hold '/' or '@'
-    if not at:
-        return scheme, "", "", rest
-    user, _, password = userinfo.partition(":")
-    return scheme, user, password, where
+    return prefix[: -len("://")], user, password, rest.split("?", 1)[0].split("#", 1)[0]
 
 
 def redact_url(url: str) -> str:
@@ -44,9 +40,12 @@ def redact_url(url: str) -> str:
 
 
 def scrub(text: str, url: str) -> str:
-    """``text`` (e.g. a driver's error) on one line, with the URL's password removed wherever it appears."""
+    """``text`` (e.g. a driver's error) on one line, with the URL's password removed wherever it appears.
+
+    A driver's text is never the user's words, so here even a short password is masked anywhere.
+    """
     password = _split(url)[2]
-    for secret in {password, unquote(password)}:
+    for secret in sorted({password, unquote(password)}, key=len, reverse=True):
         if secret:
             text = text.replace(secret, "***")
     return " ".join(text.split())

@@ -226,6 +226,7 @@ def test_false_from_apprise_is_transient_with_its_reason_redacted(harness, hook,
     assert "500" in (delivery.last_error or "")  # Apprise's own words, not just "False"
     assert h.enqueued and h.enqueued[-1][1] >= h.settings.retry_base
     assert len(hook.requests) == h.settings.try_attempts
+    assert hook.problems == []
     assert TOKEN not in h.stored() and TOKEN not in caplog.text
 
 
@@ -234,6 +235,7 @@ def test_transient_then_delivered(harness, hook) -> None:
     h = harness({"APPRISE_URLS": hook.apprise_url()})
     outcome, delivery = h.deliver()
     assert outcome == "delivered" and delivery.attempts == 2
+    assert hook.problems == []
 
 
 def test_unreachable_endpoint_is_transient_and_host_is_not_leaked(harness) -> None:
@@ -321,6 +323,7 @@ def test_end_to_end_through_notifier_and_worker(make_settings, hook, second) -> 
         runtime.close()
     assert hook.requests[0].json()["message"] == "Green across the board"
     assert second.requests[0].json()["title"] == "Nightly build"
+    assert hook.problems == [] and second.problems == []
 
 
 def test_end_to_end_retry_after_a_failure(make_settings, hook) -> None:
@@ -338,3 +341,4 @@ def test_end_to_end_retry_after_a_failure(make_settings, hook) -> None:
     finally:
         worker.stop(timeout=2)
         runtime.close()
+    assert hook.problems == []

@@ -34,6 +34,7 @@ def test_one_request_per_target(fake) -> None:
     peers = [r.json()["peer"] for r in fake.requests]
     assert peers == [{"chatType": 1, "peerUin": "111"}, {"chatType": 2, "peerUin": "222"}]
     assert receipt.provider_id and receipt.provider_id.count(",") == 1
+    assert fake.problems == []
 
 
 def test_retry_resends_only_the_failed_target(fake) -> None:
@@ -43,6 +44,7 @@ def test_retry_resends_only_the_failed_target(fake) -> None:
         ch.send(MESSAGE)
     assert ch.send(MESSAGE).provider_id  # the tenacity retry reuses the channel instance
     assert [r.json()["peer"]["peerUin"] for r in fake.requests] == ["111", "222", "222"]
+    assert fake.problems == []
 
 
 def test_a_refused_target_is_not_forgotten_when_the_others_recover(fake) -> None:
@@ -53,6 +55,7 @@ def test_a_refused_target_is_not_forgotten_when_the_others_recover(fake) -> None
     with pytest.raises(PermanentError, match="sent to 1 of 2 targets; user 111: HTTP 401"):
         ch.send(MESSAGE)
     assert len(fake.requests) == 3
+    assert fake.problems == []  # refused as scripted, not for a wrong token
 
 
 def test_a_permanent_failure_is_reported_after_the_other_targets(fake) -> None:
@@ -60,6 +63,7 @@ def test_a_permanent_failure_is_reported_after_the_other_targets(fake) -> None:
     with pytest.raises(PermanentError, match="sent to 1 of 2 targets; user 111: HTTP 401"):
         channel(fake.url, "user_id=111;group_id=222").send(MESSAGE)
     assert len(fake.requests) == 2
+    assert fake.problems == []
 
 
 def test_no_target_is_permanent(fake) -> None:

@@ -57,6 +57,7 @@ def test_wrong_secret_is_permanent_and_redacted(fake: FakeDingTalk, clients: Htt
 def test_wrong_token_is_permanent(fake: FakeDingTalk, clients: HttpClients) -> None:
     with pytest.raises(PermanentError, match="token is not exist"):
         make(fake, clients, DD_BOT_TOKEN="f" * 64).send(MESSAGE)
+    assert fake.problems == ["bad token"]
 
 
 def test_rate_key_is_per_robot_without_the_token(fake: FakeDingTalk, clients: HttpClients) -> None:

@@ -35,6 +35,7 @@ def test_wrong_secret_is_permanent(fake: FakeFeishu, clients: HttpClients) -> No
     with pytest.raises(PermanentError) as caught:
         make(fake, clients, FSSECRET="not-the-secret").send(Message("t", "c"))
     assert caught.value.code == 19021 and "FSSECRET" in caught.value.reason
+    assert fake.problems == ["bad signature"]
 
 
 @pytest.mark.parametrize("unit", ["中文", '"', "\n", "a"])

@@ -1,4 +1,4 @@
-"""ServerChan: Turbo and SC3 addresses, one-line titles, errno in data, the daily cap."""
+"""ServerChan: Turbo and SC3 addresses, one-line titles, doubled newlines in desp, errno in data, the daily cap."""
 
 from __future__ import annotations
 
@@ -22,6 +22,18 @@ def test_title_line_breaks_are_removed(clients: HttpClients) -> None:
         ServerChan({"PUSH_KEY": KEY}, clients=clients, origin=fake.url).send(Message("Build\nfinished", "body"))
         assert fake.problems == []
         assert fake.requests[0].form() == {"title": "Build finished", "desp": "body"}
+    finally:
+        fake.stop()
+
+
+def test_each_line_of_the_content_stays_a_paragraph(clients: HttpClients) -> None:
+    """desp is Markdown: the original doubles every newline, so lines do not run together."""
+    fake = FakeServerChan().start()
+    try:
+        content = "Build finished\n- 42 passed\n- 0 failed\n\nsee the log"
+        ServerChan({"PUSH_KEY": KEY}, clients=clients, origin=fake.url).send(Message("CI", content))
+        assert fake.problems == []
+        assert fake.requests[0].form()["desp"] == "Build finished\n\n- 42 passed\n\n- 0 failed\n\n\n\nsee the log"
     finally:
         fake.stop()
 

@@ -26,7 +26,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from mcp_push.channels import HttpClients
+from mcp_push.channels import HttpClients, PermanentError
+from mcp_push.channels import smtp as smtp_module
+from mcp_push.channels.smtp import Smtp
 from mcp_push.storage import NewTicket, SqliteLedger
 from mcp_push.tasks.delivery import Deliverer
 from tests.conftest import FakeClock, settings_for
@@ -100,6 +102,11 @@ class Mailbox:
         self.messages: list[Any] = []
         self.tls: list[bool] = []
         self.script: deque[str] = deque()
+        self.logins: list[bool] = []  # one per AUTH that carried credentials: was the connection encrypted?
+
+    def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+        self.logins.append(session.ssl is not None)
+        return _check_login(server, session, envelope, mechanism, auth_data)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.script:
@@ -133,7 +140,8 @@ class MailServer:
 def mail_server(certs: Certs) -> Iterator[Callable[..., MailServer]]:
     controllers: list[Controller] = []
 
-    def start(implicit_tls: bool, starttls: bool = True) -> MailServer:
+    def start(implicit_tls: bool, starttls: bool = True, auth_in_clear: bool = False) -> MailServer:
+        """``auth_in_clear``: a server that offers AUTH on an unencrypted connection (and so takes a password)."""
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(certs.cert, certs.key)
         box, port = Mailbox(), _free_port()
@@ -144,8 +152,9 @@ def mail_server(certs: Certs) -> Iterator[Callable[..., MailServer]]:
             box,
             hostname="127.0.0.1",
             port=port,
-            authenticator=_check_login,
-            auth_require_tls=not implicit_tls,  # implicit TLS is encrypted from the first byte
+            authenticator=box.authenticate,
+            # implicit TLS is encrypted from the first byte
+            auth_require_tls=not implicit_tls and not auth_in_clear,
             **options,
         )
         controller.start()
@@ -312,6 +321,80 @@ def test_missing_ca_file_is_permanent(harness, certs, tmp_path) -> None:
 
 def test_no_auth_offered_is_permanent(mail_server, harness, certs) -> None:
     server = mail_server(False, starttls=False)  # plain server that only offers AUTH under TLS: none here
-    outcome, d = harness(smtp_env(server.port, certs)).deliver()
+    outcome, d = harness(smtp_env(server.port, certs, SMTP_ALLOW_PLAINTEXT="true")).deliver()
     assert (outcome, d.attempts) == ("failed", 1)
     assert "AUTH extension not supported" in d.last_error and "587" in d.last_error
+
+
+def test_no_password_over_a_connection_without_tls(mail_server, harness, certs, caplog) -> None:
+    """A server that offers AUTH but no STARTTLS would get the password in clear: refused, never sent."""
+    caplog.set_level(logging.DEBUG)
+    server = mail_server(False, starttls=False, auth_in_clear=True)
+    h = harness(smtp_env(server.port, certs))
+    outcome, d = h.deliver()
+    assert (outcome, d.attempts, d.status) == ("failed", 1, "failed")
+    assert "no STARTTLS" in d.last_error and "SMTP_ALLOW_PLAINTEXT=true" in d.last_error
+    assert "SMTP_SSL=true" in d.last_error
+    assert server.box.logins == [] and server.box.messages == []
+    assert PASSWORD not in h.stored() and PASSWORD not in caplog.text
+
+
+def test_plaintext_login_when_the_user_allows_it(mail_server, harness, certs) -> None:
+    server = mail_server(False, starttls=False, auth_in_clear=True)
+    outcome, d = harness(smtp_env(server.port, certs, SMTP_ALLOW_PLAINTEXT="true")).deliver()
+    assert (outcome, d.last_error) == ("delivered", None)
+    assert server.box.logins == [False] and server.box.tls == [False]
+    assert len(server.box.messages) == 1
+
+
+def test_starttls_is_still_used_when_plaintext_is_allowed(mail_server, harness, certs) -> None:
+    server = mail_server(False)
+    outcome, d = harness(smtp_env(server.port, certs, SMTP_ALLOW_PLAINTEXT="true")).deliver()
+    assert outcome == "delivered", d.last_error
+    assert server.box.logins == [True]
+    assert_received(server)
+
+
+@pytest.mark.parametrize(
+    ("server", "ssl_on", "address"),
+    [
+        ("smtp.example.com", "", ("smtp.example.com", 25)),
+        ("smtp.example.com", "true", ("smtp.example.com", 465)),
+        ("smtp.example.com:587", "", ("smtp.example.com", 587)),
+        ("[2001:db8::25]", "true", ("2001:db8::25", 465)),
+        ("[2001:db8::25]:2525", "", ("2001:db8::25", 2525)),
+        ("2001:db8::25", "", ("2001:db8::25", 25)),
+    ],
+)
+def test_smtp_server_without_a_port_uses_the_default(server: str, ssl_on: str, address: tuple[str, int]) -> None:
+    """As smtplib (and so the original mcp-push) does: 465 with SMTP_SSL=true, else 25."""
+    channel = Smtp({"SMTP_SERVER": server, "SMTP_SSL": ssl_on}, clients=HttpClients(1))
+    assert channel._address() == address
+
+
+@pytest.mark.parametrize("server", ["smtp.example.com:smtp", "[2001:db8::25", ":25"])
+def test_a_malformed_smtp_server_is_permanent(server: str) -> None:
+    with pytest.raises(PermanentError, match="SMTP_SERVER must be host or host:port"):
+        Smtp({"SMTP_SERVER": server}, clients=HttpClients(1))._address()
+
+
+@pytest.mark.parametrize("implicit", [False, True])
+def test_delivered_to_a_server_named_without_a_port(mail_server, harness, certs, monkeypatch, implicit) -> None:
+    """End to end: the default port (pointed at the test server, which cannot listen on 25/465) is used."""
+    server = mail_server(implicit)
+    monkeypatch.setattr(smtp_module, "SMTPS_PORT" if implicit else "SMTP_PORT", server.port)
+    env = {**smtp_env(server.port, certs), "SMTP_SERVER": "127.0.0.1"}
+    outcome, d = harness({**env, "SMTP_SSL": "true"} if implicit else env).deliver()
+    assert outcome == "delivered", d.last_error
+    assert_received(server)
+
+
+def test_every_text_setting_takes_cjk_and_emoji(mail_server, harness, certs) -> None:
+    """The contract suite's CJK case, for the channel whose provider is a real SMTP server."""
+    server = mail_server(False)
+    texts = {s.name: "构建机器人 🤖 告警" for s in Smtp.settings if s.text}
+    assert texts, "SMTP_NAME is free text"
+    outcome, d = harness({**smtp_env(server.port, certs), **texts}).deliver()
+    assert outcome == "delivered", d.last_error
+    mail = message_from_bytes(server.box.messages[0].original_content, policy=policy.default)
+    assert mail["From"].addresses[0].display_name == "构建机器人 🤖 告警"

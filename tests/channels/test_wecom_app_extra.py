@@ -56,6 +56,7 @@ def test_token_is_fetched_again_after_expires_in(fake: FakeWeComApp, clients: Ht
     make(fake, clients).send(MESSAGE)
     make(fake, clients).send(MESSAGE)
     assert len(fake.token_requests) == 2
+    assert fake.problems == []
 
 
 def test_cache_is_per_origin(clients: HttpClients, fake: FakeWeComApp) -> None:
@@ -64,6 +65,7 @@ def test_cache_is_per_origin(clients: HttpClients, fake: FakeWeComApp) -> None:
         make(fake, clients).send(MESSAGE)
         make(other, clients).send(MESSAGE)
         assert (len(fake.token_requests), len(other.token_requests)) == (1, 1)
+        assert fake.problems == [] and other.problems == []
     finally:
         other.stop()
 
@@ -75,12 +77,14 @@ def test_bad_corpsecret_is_permanent_and_redacted(fake: FakeWeComApp, clients: H
         channel.send(MESSAGE)
     assert caught.value.code == 40001 and "corpsecret" in caught.value.reason
     assert fake.requests == []
+    assert fake.problems == ["gettoken: bad corpsecret"]
     assert wrong not in (channel.redact(f"GET /cgi-bin/gettoken?corpid={CORPID}&corpsecret={wrong} failed") or "")
 
 
 def test_access_token_is_redacted_once_known(fake: FakeWeComApp, clients: HttpClients) -> None:
     channel = make(fake, clients)
     channel.send(MESSAGE)
+    assert fake.problems == []
     assert f"{TOKEN_PREFIX}-1" not in (channel.redact(f"token {TOKEN_PREFIX}-1 refused") or "")
 
 

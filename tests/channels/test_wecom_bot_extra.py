@@ -42,6 +42,7 @@ def test_bad_key_is_permanent_with_a_hint(fake: FakeWeComBot, clients: HttpClien
     with pytest.raises(PermanentError) as caught:
         make(fake, clients, QYWX_KEY="00000000-0000-0000-0000-000000000000").send(Message("t", "c"))
     assert caught.value.code == 93000 and "QYWX_KEY" in caught.value.reason
+    assert fake.problems == ["bad key"]
 
 
 def test_45009_waits_a_minute(clients: HttpClients) -> None:

@@ -16,6 +16,13 @@ class FakeAibotk(FakeProvider):
         "transient": Reply(500, "Internal Server Error"),
     }
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.room = ROOM
+
+    def configure(self, env: dict[str, str]) -> None:
+        self.room = env.get("AIBOTK_NAME", ROOM)
+
     def check(self, request: Recorded) -> None:
         if request.method != "POST" or request.path not in ("/openapi/v1/chat/room", "/openapi/v1/chat/contact"):
             raise Rejected(f"bad request line {request.method} {request.path}", Reply(404, "Not Found"))
@@ -24,7 +31,7 @@ class FakeAibotk(FakeProvider):
             raise Rejected("bad key", BAD_KEY)
         target = body.get("roomName") if request.path.endswith("/room") else body.get("name")
         message = body.get("message") or {}
-        if target != ROOM or message.get("type") != 1 or not message.get("content"):
+        if target != self.room or message.get("type") != 1 or not message.get("content"):
             raise Rejected(f"bad body {body}", Reply(200, {"code": 1, "error": "群聊或好友不存在"}))
 
 

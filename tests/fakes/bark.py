@@ -20,6 +20,13 @@ class FakeBark(FakeProvider):
         "rate_limited": Reply(429, "Too Many Requests", {"Retry-After": "2"}),
     }
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.group = "agents"
+
+    def configure(self, env: dict[str, str]) -> None:
+        self.group = env.get("BARK_GROUP", "")
+
     def check(self, request: Recorded) -> None:
         if request.method != "POST" or request.path != "/push":
             raise Rejected(
@@ -30,6 +37,8 @@ class FakeBark(FakeProvider):
             raise Rejected("bad device key", BAD_KEY)
         if not body.get("body") and not body.get("title"):
             raise Rejected("empty", Reply(400, {"code": 400, "message": "request bind failed: body is empty"}))
+        if (body.get("group") or "") != self.group:
+            raise Rejected(f"group {body.get('group')!r} is not BARK_GROUP {self.group!r}", self.replies["ok"])
 
 
 CASE = ChannelCase(

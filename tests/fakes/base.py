@@ -10,12 +10,14 @@ recorded in ``problems`` and answered with the provider's own rejection.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from email.header import decode_header, make_header
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
@@ -43,6 +45,27 @@ class Recorded:
     def param(self, name: str) -> str | None:
         values = self.query.get(name)
         return values[0] if values else None
+
+    def header(self, name: str) -> str:
+        """A header as the provider reads it: RFC 2047 words decoded, raw UTF-8 bytes too."""
+        raw = self.headers.get(name.lower(), "")
+        with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
+            raw = raw.encode("latin-1").decode("utf-8")  # http.server reads header bytes as Latin-1
+        if "=?" not in raw:
+            return raw
+        return str(make_header(decode_header(raw)))
+
+    def text(self) -> str:
+        """Everything a person could be shown from this request, decoded: body fields and headers."""
+        body = self.body.decode("utf-8", "replace")
+        kind = self.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind == "application/json" or body[:1] in "{[":
+            with contextlib.suppress(ValueError):
+                body = json.dumps(self.json(), ensure_ascii=False)
+        elif kind == "application/x-www-form-urlencoded":
+            body = json.dumps(self.form(), ensure_ascii=False)
+        query = json.dumps({k: v for k, v in self.query.items()}, ensure_ascii=False)
+        return "\n".join([body, query, *(self.header(name) for name in self.headers)])
 
 
 @dataclass
@@ -125,6 +148,9 @@ class FakeProvider:
                     raise AssertionError(f"expected {count} requests, got {len(self.requests)}")
                 self.received.wait(left)
             return list(self.requests)
+
+    def configure(self, env: dict[str, str]) -> None:
+        """Learn the values the channel was configured with that the provider checks (a room's name)."""
 
     # --- behaviour ------------------------------------------------------------
     def check(self, request: Recorded) -> None:

@@ -1,13 +1,20 @@
-"""ntfy (ntfy.sh or self-hosted), with its JSON error bodies."""
+"""ntfy (ntfy.sh or self-hosted), with its JSON error bodies.
+
+ntfy reads RFC 2047 encoded headers, and a header it cannot read as text is refused; the fake
+checks Title and Actions as ntfy decodes them (Actions against the configured NTFY_ACTIONS).
+"""
 
 from __future__ import annotations
 
+import base64
 import time
 
 from tests.fakes.base import ChannelCase, FakeProvider, Recorded, Rejected, Reply
 
 TOPIC = "agent-alerts-5f2c9d81"
 TOKEN = "tk_AgQdq7mVBoFD37zQVN29RhuMzNIz2"
+USERNAME = "alice"
+PASSWORD = "pa55-w0rd-ntfy"
 
 
 class FakeNtfy(FakeProvider):
@@ -18,6 +25,13 @@ class FakeNtfy(FakeProvider):
         "transient": Reply(500, {"code": 50001, "http": 500, "error": "internal server error"}),
         "rate_limited": Reply(429, {"code": 42901, "http": 429, "error": "limit reached: too many requests"}),
     }
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.actions: str | None = None
+
+    def configure(self, env: dict[str, str]) -> None:
+        self.actions = env.get("NTFY_ACTIONS")
 
     def reply_for(self, mode: str, request: Recorded) -> Reply:
         if mode == "ok":
@@ -39,12 +53,16 @@ class FakeNtfy(FakeProvider):
                 f"bad request line {request.method} {request.path}",
                 Reply(404, {"code": 40401, "http": 404, "error": "page not found"}),
             )
-        if request.headers.get("authorization") != f"Bearer {TOKEN}":
+        basic = "Basic " + base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
+        if request.headers.get("authorization") not in (f"Bearer {TOKEN}", basic):
             raise Rejected("bad auth", Reply(401, {"code": 40101, "http": 401, "error": "unauthorized"}))
-        if not request.headers.get("title") or not request.body:
-            raise Rejected(
-                "missing title or body", Reply(400, {"code": 40001, "http": 400, "error": "invalid request"})
-            )
+        invalid = Reply(400, {"code": 40001, "http": 400, "error": "invalid request"})
+        if not request.header("title") or not request.body:
+            raise Rejected("missing title or body", invalid)
+        if any(not value.isascii() for value in request.headers.values()):
+            raise Rejected("a header is not ASCII (not RFC 2047-encoded)", invalid)
+        if self.actions is not None and request.header("actions") != self.actions:
+            raise Rejected(f"actions {request.header('actions')!r} != {self.actions!r}", invalid)
 
 
 CASE = ChannelCase(
@@ -59,6 +77,4 @@ CASE = ChannelCase(
 
 def title_of(request: Recorded) -> str:
     """The Title header as ntfy reads it (RFC 2047-decoded)."""
-    from email.header import decode_header, make_header
-
-    return str(make_header(decode_header(request.headers.get("title", ""))))
+    return request.header("title")

@@ -1,6 +1,12 @@
-"""ServerChan Turbo's /{SENDKEY}.send endpoint."""
+"""ServerChan Turbo's /{SENDKEY}.send endpoint.
+
+``desp`` is Markdown, where one newline joins two lines into one paragraph: the original
+mcp-push doubles every newline, and the fake refuses a ``desp`` with a single one.
+"""
 
 from __future__ import annotations
+
+import re
 
 from tests.fakes.base import ChannelCase, FakeProvider, Recorded, Rejected, Reply
 
@@ -29,6 +35,8 @@ class FakeServerChan(FakeProvider):
         form = request.form()
         if not form.get("title") or "\n" in form["title"]:
             raise Rejected(f"bad title {form.get('title')!r}", Reply(200, {"code": 20001, "message": "bad title"}))
+        if re.search(r"(?<!\n)\n(?!\n)", form.get("desp", "")):
+            raise Rejected("a single newline in desp: the lines would run together", self.replies["ok"])
 
 
 CASE = ChannelCase(

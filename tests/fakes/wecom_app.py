@@ -44,8 +44,12 @@ class FakeWeComApp(FakeProvider):
     def token_reply(self, query: dict[str, list[str]]) -> Reply:
         self.token_requests.append(query)
         if query.get("corpid") != [CORPID]:
+            with self._lock:
+                self.problems.append("gettoken: bad corpid")
             return Reply(200, {"errcode": 40013, "errmsg": "invalid corpid"})
         if query.get("corpsecret") != [CORPSECRET]:
+            with self._lock:
+                self.problems.append("gettoken: bad corpsecret")
             return Reply(200, {"errcode": 40001, "errmsg": "invalid credential"})
         token = f"{TOKEN_PREFIX}-{next(self._serial)}"
         self.valid_tokens.add(token)
