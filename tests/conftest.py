@@ -18,6 +18,7 @@ def settings_for(home: Path, env: dict[str, str] | None = None) -> Settings:
     """Settings that see only ``env`` (never the developer's own config.sh or channels)."""
     empty = home / "empty-config.sh"
     home.mkdir(parents=True, exist_ok=True)
+    home.chmod(0o700)  # private, as mcp-push makes it (a more open home gets a warning on stderr)
     empty.touch()
     base = {"MCP_PUSH_HOME": str(home), "MCP_PUSH_CONFIG": str(empty), "PATH": os.environ.get("PATH", "")}
     return load_settings({**base, **(env or {})})

@@ -99,11 +99,21 @@ def serve_dashboard(settings: Settings, *, host: str = "127.0.0.1", port: int = 
     """``mcp-push dashboard``: serve the page until Ctrl-C."""
     import uvicorn
 
+    from mcp_push.http_guard import Gate, HostRules
     from mcp_push.tasks.runtime import Runtime
 
     runtime = Runtime.open(settings)
     try:
-        app = create_dashboard_app(runtime)
+        # The Host/Origin check of the HTTP transport: without it a page on any site could read this one
+        # through DNS rebinding (a hostile name that resolves to 127.0.0.1).
+        rules = HostRules.for_settings(settings, host, port)
+        app = Gate(create_dashboard_app(runtime), rules=rules)
+        if rules.disabled:
+            print(
+                "warning: MCP_PUSH_HTTP_ALLOWED_HOSTS='*' turns off the dashboard's Host check: any web page you "
+                "visit could read it through DNS rebinding. List the names it is reached by instead.",
+                file=sys.stderr,
+            )
         shown = f"[{host}]" if ":" in host else host
         print(f"mcp-push dashboard: http://{shown}:{port}/ (read-only; Ctrl-C to stop)", file=sys.stderr)
         if host not in LOOPBACK:

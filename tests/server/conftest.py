@@ -19,6 +19,7 @@ from tests.fakes.ntfy import FakeNtfy
 def server_env(home: Path, extra: dict[str, str]) -> dict[str, str]:
     empty = home / "empty-config.sh"
     home.mkdir(parents=True, exist_ok=True)
+    home.chmod(0o700)  # private, as mcp-push makes it (a more open home gets a warning on stderr)
     empty.touch()
     return {
         "PATH": os.environ.get("PATH", ""),
