@@ -4,12 +4,20 @@ Two tiers of retry: tenacity retries transient failures a few times inside the t
 (honouring the provider's Retry-After up to a cap); after that the delivery goes back to
 the ledger as ``retrying`` and a delayed Huey task picks it up later, with a growing delay
 bounded by a maximum age. Permanent failures are never retried.
+
+Stopping: when the worker halts, no new attempt starts and waits (backoff, rate limit) end
+at once; a delivery caught before its send is handed back to the queue, due when the wait
+would have ended, so another worker sends it exactly once. A send already on the wire is
+left to finish (its answer is the truth); one the worker gave up waiting for is
+``abandoned``: the worker handed it back itself, and whatever the send then returns, only a
+success is written.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +45,14 @@ INLINE_RATE_WAIT = 2.0
 Enqueue = Callable[[int, float], None]
 
 
+class _Halted(Exception):
+    """The worker is stopping: this delivery goes back to the queue (due at ``resume_at``, or now)."""
+
+    def __init__(self, resume_at: float | None = None):
+        super().__init__("the worker is stopping")
+        self.resume_at = resume_at
+
+
 class _Defer(Exception):
     """Our own rate limiter wants this delivery later; not a failed attempt."""
 
@@ -55,13 +71,64 @@ class Deliverer:
     owner: str
     enqueue: Enqueue
     clock: Callable[[], float] = time.time
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], None] | None = None  # None: a real wait, cut short when the worker halts
 
     def __post_init__(self) -> None:
         self.hitokoto = Hitokoto(self.settings.env, self.clients)
+        self.halt = threading.Event()  # set by Worker.stop: start nothing new, end waits now
+        self.abandoned = threading.Event()  # set when the worker stopped waiting for sends in progress
+        self._active = 0
+        self._idle = threading.Condition()
 
+    # --- stopping -------------------------------------------------------------
+    def resume(self) -> None:
+        """Take work again (a new Worker on this runtime, e.g. a drain worker's next round)."""
+        self.halt.clear()
+        self.abandoned.clear()
+
+    @property
+    def active(self) -> int:
+        """Tasks inside ``run`` right now (claiming, sending or recording)."""
+        with self._idle:
+            return self._active
+
+    def wait_idle(self, timeout: float, hurry: Callable[[], bool] | None = None) -> bool:
+        """Wait until no task is inside ``run``, at most ``timeout`` seconds or until ``hurry()``."""
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while self._active:
+                left = deadline - time.monotonic()
+                if left <= 0 or (hurry is not None and hurry()):
+                    return False
+                self._idle.wait(min(left, 0.1))
+        return True
+
+    def _pause(self, seconds: float) -> None:
+        """Sleep for a retry or a rate slot; a halting worker ends it at once (raising _Halted)."""
+        resume_at = self.clock() + seconds
+        if self.sleep is not None:
+            self.sleep(seconds)
+        elif self.halt.wait(seconds):
+            raise _Halted(resume_at)
+        if self.halt.is_set():
+            raise _Halted(resume_at)
+
+    # --- a task -----------------------------------------------------------------
     def run(self, delivery_id: int) -> str:
         """Handle one delivery; return what happened (for logs and tests)."""
+        with self._idle:
+            self._active += 1
+        try:
+            if self.halt.is_set():  # dequeued as the worker stopped: put the task back for another worker
+                self.enqueue(delivery_id, 0.0)
+                return "released"
+            return self._run(delivery_id)
+        finally:
+            with self._idle:
+                self._active -= 1
+                self._idle.notify_all()
+
+    def _run(self, delivery_id: int) -> str:
         now = self.clock()
         delivery = self.ledger.claim(delivery_id, self.owner, self.settings.lease_seconds, now)
         if delivery is None:
@@ -92,11 +159,15 @@ class Deliverer:
         return "skipped"
 
     def _attempt(self, delivery: Delivery, channel: Channel, message: Message) -> None:
+        if self.halt.is_set():
+            raise _Halted()
         self._take_rate_slot(channel)
         started = self.clock()
         try:
             channel.send(message)
         except DeliveryError as exc:
+            if self.abandoned.is_set():  # already handed back; the next worker's attempt is the one that counts
+                raise _Halted() from None
             outcome = (
                 "rate_limited"
                 if isinstance(exc, RateLimitedError)
@@ -107,6 +178,8 @@ class Deliverer:
             )
             raise
         except Exception as exc:  # a bug in a channel must not leave the delivery in flight forever
+            if self.abandoned.is_set():
+                raise _Halted() from None
             log.exception("channel %s raised unexpectedly", channel.id)
             reason = channel.redact(f"internal error in channel {channel.id}: {type(exc).__name__}: {exc}")
             self.ledger.record_attempt(delivery.id, self.owner, started, self.clock(), "permanent", reason)
@@ -123,7 +196,7 @@ class Deliverer:
                 return
             if wait > INLINE_RATE_WAIT:
                 raise _Defer(wait)
-            self.sleep(wait)
+            self._pause(wait)
 
     def _tenacity_wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -134,7 +207,7 @@ class Deliverer:
         return backoff * random.uniform(0.5, 1.0)
 
     def _retry_inline(self, exc: BaseException) -> bool:
-        if not isinstance(exc, TransientError):
+        if not isinstance(exc, TransientError) or self.halt.is_set():
             return False
         return exc.retry_after is None or exc.retry_after <= self.settings.try_wait_max
 
@@ -149,12 +222,14 @@ class Deliverer:
             stop=stop_after_attempt(self.settings.try_attempts),
             retry=retry_if_exception(self._retry_inline),
             wait=self._tenacity_wait,
-            sleep=self.sleep,
+            sleep=self._pause,
             before_sleep=self._renew(delivery),
             reraise=True,
         )
         try:
             retrying(self._attempt, delivery, channel, message)
+        except _Halted as halted:
+            return self._release(delivery, halted.resume_at)
         except _Defer as deferral:
             now = self.clock()
             self.ledger.defer(delivery.id, self.owner, now + deferral.wait, None, now, retrying=False)
@@ -164,9 +239,24 @@ class Deliverer:
             self.ledger.finish(delivery.id, self.owner, "failed", channel.redact(exc.reason), self.clock())
             return "failed"
         except TransientError as exc:
+            if self.halt.is_set():  # failed as we stop: the next worker tries again when tenacity would have
+                asked = exc.retry_after
+                return self._release(delivery, None if asked is None else self.clock() + asked)
             return self._reschedule(delivery, channel, exc)
         self.ledger.finish(delivery.id, self.owner, "delivered", None, self.clock())
         return "delivered"
+
+    def _release(self, delivery: Delivery, resume_at: float | None) -> str:
+        """Hand a claimed delivery back to the queue as the worker stops, due at ``resume_at`` (or now)."""
+        if self.abandoned.is_set():
+            return "released"  # Worker.stop already released and re-enqueued it
+        now = self.clock()
+        due = max(resume_at or now, now)
+        current = self.ledger.get_delivery(delivery.id)
+        attempts = current.attempts if current else delivery.attempts
+        self.ledger.defer(delivery.id, self.owner, due, None, now, retrying=attempts > 0)
+        self.enqueue(delivery.id, due - now)
+        return "released"
 
     def _reschedule(self, delivery: Delivery, channel: Channel, exc: TransientError) -> str:
         """Give the worker back; try again later with a growing delay, or give up past the maximum age."""

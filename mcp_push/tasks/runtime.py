@@ -195,6 +195,15 @@ class Runtime:
         return due
 
     def close(self) -> None:
-        self.clients.close()
+        """Close clients, ledger and queue; HTTP clients stay open while a send still uses them.
+
+        Closing a client under a live send is what made a stopping serve fail its attempts with
+        "Bad file descriptor" (and retry them on a fresh client: duplicates). A send abandoned
+        by Worker.stop ends with the process instead.
+        """
+        if self.deliverer.active:
+            log.debug("%d sends still running: leaving their HTTP clients to the process exit", self.deliverer.active)
+        else:
+            self.clients.close()
         self.ledger.close()
         self.huey.storage.close()

@@ -26,6 +26,8 @@ class WakeListener:
     def __init__(self, home: Path, name: str):
         directory = wake_dir(home)
         directory.mkdir(mode=0o700, exist_ok=True)
+        if directory.is_symlink() or not directory.is_dir():  # never bind through a link planted in the home
+            raise NotADirectoryError(f"{directory} is not a plain directory")
         self.path = directory / f"{name}.sock"
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
@@ -55,6 +57,9 @@ class WakeListener:
 
     def close(self) -> None:
         self._stop.set()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as nudge, contextlib.suppress(OSError):
+            nudge.setblocking(False)
+            nudge.sendto(b"!", str(self.path))  # end the listener's select now, not at its next timeout
         self._thread.join(timeout=2)
         self._sock.close()
         with contextlib.suppress(FileNotFoundError):

@@ -1,5 +1,6 @@
 """`mcp-push serve` as a plain process speaking raw JSON-RPC: stdout carries protocol
-messages only, and SIGTERM does not lose a notification queued a moment before."""
+messages only, SIGTERM does not lose a notification queued a moment before, and a stop
+with sends in flight ends within 10 s without sending anything twice."""
 
 from __future__ import annotations
 
@@ -7,13 +8,20 @@ import json
 import signal
 import subprocess
 import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from tests.fakes.ntfy import CASE as NTFY
 from tests.helpers import wait_until
 from tests.server.conftest import server_env
+from tests.tasks.stopping import ArrivalNtfy, wait_for_drainer_to_leave
 
 PROTOCOL = "2025-11-25"
+STOP_REQUIREMENT = 10.0  # seconds: serve must be gone this long after SIGTERM or stdin close
 
 
 class RawSession:
@@ -94,3 +102,76 @@ def test_stdout_is_protocol_only_and_sigterm_still_delivers(home, fake, ledger_o
         assert message["jsonrpc"] == "2.0"
     assert b"[mcp-push] one" in err  # the console channel wrote to stderr
     assert sorted(r.headers["title"] for r in fake.requests) == ["last", "one"]
+
+
+@pytest.fixture
+def slow_ntfy() -> Iterator[ArrivalNtfy]:
+    provider = ArrivalNtfy().start()
+    yield provider
+    provider.stop()
+
+
+def _three_in_flight(home, provider: ArrivalNtfy, extra: dict[str, str]) -> RawSession:
+    """A serve session with three notifications whose requests the (slow) provider is holding."""
+    session = start(home, {**NTFY.env(provider.url), "MCP_PUSH_LOG": "info", **extra})
+    for i in range(3):
+        reply = session.send("tools/call", {"name": "notify_send", "arguments": {"title": f"m{i}", "content": "x"}})
+        assert reply and not reply["result"].get("isError")
+    provider.arrived(3)
+    return session
+
+
+def _stop(session: RawSession, how: str) -> tuple[float, bytes]:
+    """Ask serve to stop as a client would; the process must be gone within 10 s (the requirement)."""
+    assert session.proc.stdin is not None and session.proc.stderr is not None
+    asked = time.monotonic()
+    if how == "sigterm":
+        session.proc.send_signal(signal.SIGTERM)
+    else:
+        session.proc.stdin.close()  # the client disconnected
+    try:
+        session.proc.wait(timeout=STOP_REQUIREMENT)
+    except subprocess.TimeoutExpired:
+        session.proc.kill()
+        raise AssertionError(f"serve still running {STOP_REQUIREMENT}s after {how}") from None
+    return asked, session.proc.stderr.read()
+
+
+@pytest.mark.parametrize("how", ["sigterm", "stdin"])
+def test_stop_with_sends_in_flight_lets_them_finish_and_sends_nothing_twice(
+    home, slow_ntfy, ledger_of, how: str
+) -> None:
+    slow_ntfy.delay = 3.0  # longer than the old 2 s join: its sends were cut off and sent again
+    session = _three_in_flight(home, slow_ntfy, {})
+    _, err = _stop(session, how)
+    assert session.proc.returncode == 0, err
+    ledger = ledger_of()
+    try:
+        wait_until(lambda: ledger.unfinished_count() == 0, what="every delivery to settle")
+        wait_for_drainer_to_leave(home)
+        deliveries = ledger.dump_table("deliveries")
+        attempts = ledger.dump_table("attempts")
+    finally:
+        ledger.close()
+    assert Counter(d["status"] for d in deliveries) == {"delivered": 3}
+    assert [a["outcome"] for a in attempts] == ["delivered"] * 3, attempts  # no "Bad file descriptor"
+    assert Counter(title for title, _ in slow_ntfy.arrivals) == {"m0": 1, "m1": 1, "m2": 1}
+    assert b"Traceback" not in err and b"Bad file descriptor" not in err
+
+
+def test_sends_that_outlast_the_grace_are_released_and_sent_exactly_once_more(home, slow_ntfy, ledger_of) -> None:
+    slow_ntfy.delay = 4.0
+    session = _three_in_flight(home, slow_ntfy, {"MCP_PUSH_STOP_GRACE": "0.5"})
+    asked, err = _stop(session, "sigterm")
+    assert session.proc.returncode == 0, err
+    assert b"handing them back" in err
+    ledger = ledger_of()
+    try:
+        wait_until(lambda: ledger.unfinished_count() == 0, timeout=60, what="the drain worker to deliver")
+        wait_for_drainer_to_leave(home)
+        deliveries = ledger.dump_table("deliveries")
+    finally:
+        ledger.close()
+    assert Counter(d["status"] for d in deliveries) == {"delivered": 3}
+    # What was on the wire when serve stopped goes out once more, from the drain worker, and only once.
+    assert slow_ntfy.arrivals_after(asked) == ["m0", "m1", "m2"]

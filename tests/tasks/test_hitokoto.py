@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from mcp_push.channels import HttpClients
@@ -43,9 +41,8 @@ def test_failure_or_slowness_sends_without_it(fake, mode) -> None:
         fake.default_mode = "transient"
     clients = HttpClients(5)
     h = Hitokoto({"HITOKOTO": "true", "MCP_PUSH_ORIGIN_HITOKOTO": fake.url}, clients)
-    started = time.monotonic()
+    # Without the 1 s cap the slow provider's quote (after 3 s) would decorate the title.
     assert h.decorate("tk-1", "Build done") == "Build done"
-    assert time.monotonic() - started < 2.0  # the 1 s cap, not the provider's 3 s
     clients.close()
 
 
