@@ -1,7 +1,9 @@
 """mcp-push command line: serve, worker, send, status, channels.
 
-Exit codes: 0 done (with --wait: every delivery delivered); 1 a delivery failed or was
-still pending at the deadline; 2 bad input or configuration.
+Without a command it serves MCP on stdio, so the original mcp-push's registration lines
+(`mcp-push`, `mcp-push --transport stdio`) keep working. Exit codes: 0 done (with --wait:
+every delivery delivered); 1 a delivery failed or was still pending at the deadline;
+2 bad input or configuration.
 """
 
 from __future__ import annotations
@@ -12,21 +14,32 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from mcp_push import __version__
 from mcp_push.config import EVENTS, Settings, load_settings
 from mcp_push.errors import ConfigError, InputError, MCPPushError
 from mcp_push.models import StatusDocument
+from mcp_push.terminal import printable
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_WAIT = 60.0
+SERVE_OPTIONS = ("--transport", "--host", "--port", "--no-worker")  # they imply `serve`
+VERBOSE = "log progress to stderr"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mcp-push", description="Durable notifications from AI agents.")
+    parser = argparse.ArgumentParser(
+        prog="mcp-push",
+        description="Durable notifications from AI agents.",
+        epilog="Without a command, mcp-push runs `serve`: `mcp-push --transport stdio` is `mcp-push serve`.",
+    )
     parser.add_argument("--version", action="version", version=f"mcp-push {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("-v", "--verbose", action="store_true", help=VERBOSE)
+    # -v also after the command (`mcp-push serve -v`); SUPPRESS keeps a -v given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_subparser(common))
 
     serve = sub.add_parser("serve", help="run the MCP server (stdio or streamable HTTP) with an embedded worker")
     serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
@@ -39,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--drain", action="store_true", help="exit once nothing is left to deliver")
 
     send = sub.add_parser("send", help="queue a notification and make sure it gets delivered")
-    send.add_argument("title")
+    send.add_argument("title", help="the headline; with --event it follows the event's word ('' keeps the run id)")
     send.add_argument("content", help="the message body; - reads it from stdin")
     send.add_argument("--run-id")
     send.add_argument("--event", choices=EVENTS, help="send as an agent event instead of a plain notification")
@@ -79,6 +92,29 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _subparser(common: argparse.ArgumentParser) -> type[argparse.ArgumentParser]:
+    """Every subcommand's parser inherits ``common`` (its -v)."""
+
+    class Sub(argparse.ArgumentParser):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, parents=[common], **kwargs)
+
+    return Sub
+
+
+def with_default_command(argv: Sequence[str]) -> list[str]:
+    """``serve`` when no command is named: bare `mcp-push`, or serve's options given directly
+    (`mcp-push --transport http --port 8765`), as the original mcp-push was registered."""
+    args = list(argv)
+    i = 0
+    while i < len(args) and args[i] in ("-v", "--verbose"):
+        i += 1
+    rest = args[i:]
+    if not rest or rest[0].split("=", 1)[0] in SERVE_OPTIONS:
+        return [*args[:i], "serve", *rest]
+    return args
+
+
 def _wait_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--wait",
@@ -92,13 +128,18 @@ def _wait_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the status document as JSON")
 
 
+def say(text: str, *, err: bool = False) -> None:
+    """Print text for a person: titles, run ids and provider errors cannot drive the terminal."""
+    print(printable(text), file=sys.stderr if err else sys.stdout)
+
+
 def _print_status(doc: StatusDocument, as_json: bool) -> None:
     from mcp_push.server.app import status_text  # the MCP SDK loads only where it is needed
 
     if as_json:
-        print(doc.model_dump_json(indent=2))
+        print(doc.model_dump_json(indent=2))  # JSON escapes control characters itself
     else:
-        print(status_text(doc))
+        say(status_text(doc))
 
 
 def _exit_for(doc: StatusDocument, waited: bool) -> int:
@@ -124,7 +165,9 @@ def _wait_for(notifier, ref: str, seconds: float, *, ticket: bool) -> StatusDocu
 
 def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from mcp_push.server import serve
+    from mcp_push.shell_env import with_login_shell_env
 
+    settings = with_login_shell_env(settings)  # tokens exported in ~/.profile, for agents started by a desktop app
     serve(settings, transport=args.transport, host=args.host, port=args.port, embedded_worker=not args.no_worker)
     return EXIT_OK
 
@@ -145,6 +188,7 @@ def _cmd_send(settings: Settings, args: argparse.Namespace) -> int:
     try:
         notifier = Notifier(runtime)
         if args.event:
+            # TITLE is the headline after the event's word ("✅ Finished · TITLE"); '' keeps the run id there.
             receipt = (
                 notifier.event(
                     args.run_id,
@@ -153,6 +197,7 @@ def _cmd_send(settings: Settings, args: argparse.Namespace) -> int:
                     data=args.data,
                     channels=args.channels,
                     idempotency_key=args.idempotency_key,
+                    title=args.title or None,
                 )
                 if args.run_id
                 else _missing_run_id()
@@ -169,9 +214,9 @@ def _cmd_send(settings: Settings, args: argparse.Namespace) -> int:
             if args.json:
                 print(notifier.status(ticket=receipt.ticket).model_dump_json(indent=2))
             else:
-                print(f"{receipt.ticket} {receipt.status} run={receipt.run_id} channels={','.join(receipt.channels)}")
+                say(f"{receipt.ticket} {receipt.status} run={receipt.run_id} channels={','.join(receipt.channels)}")
                 if receipt.reason:
-                    print(f"not pushed: {receipt.reason}", file=sys.stderr)
+                    say(f"not pushed: {receipt.reason}", err=True)
             return EXIT_OK
         doc = _wait_for(notifier, receipt.ticket, args.wait, ticket=True)
         _print_status(doc, args.json)
@@ -215,10 +260,10 @@ def _cmd_channels(settings: Settings, args: argparse.Namespace) -> int:
     else:
         from mcp_push.server.app import channels_text
 
-        print(channels_text(doc))
+        say(channels_text(doc))
         for c in doc.channels:
             for name, value in c.settings.items():
-                print(f"    {name}={value}")
+                say(f"    {name}={value}")
     return EXIT_OK
 
 
@@ -232,29 +277,32 @@ def _cmd_test(settings: Settings, args: argparse.Namespace) -> int:
     from mcp_push.tasks.worker import Worker
 
     runtime = Runtime.open(settings)
-    worker = Worker(runtime)
     try:
         notifier = Notifier(runtime)
+        # Nothing configured, or an unknown or unconfigured channel: InputError (exit 2, what to set).
         receipt = notifier.send(
             "mcp-push test",
             f"If you can read this, mcp-push reaches you here. Sent from {socket.gethostname()}.",
             channels=args.channel_ids or None,
         )
+        worker = Worker(runtime)
         worker.start()
-        doc = _wait_for(notifier, receipt.ticket, args.wait, ticket=True)
+        try:
+            doc = _wait_for(notifier, receipt.ticket, args.wait, ticket=True)
+        finally:
+            worker.stop()
     finally:
-        worker.stop()
         runtime.close()
     ok = True
     for d in doc.tickets[0].deliveries:
         if d.status == "delivered":
-            print(f"{d.channel}: delivered")
+            say(f"{d.channel}: delivered")
             continue
         ok = False
         cls = get_channel_class(d.channel)
         check = ", ".join(s.name for s in cls.settings if s.required) if cls else ""
         state = "failed" if d.status == "failed" else f"not delivered yet ({d.status})"
-        print(f"{d.channel}: {state}: {d.last_error or 'no answer yet'}" + (f" — check {check}" if check else ""))
+        say(f"{d.channel}: {state}: {d.last_error or 'no answer yet'}" + (f" — check {check}" if check else ""))
     return EXIT_OK if ok else EXIT_FAILED
 
 
@@ -338,7 +386,11 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    effective = with_default_command(given)
+    args = parser.parse_args(effective)
+    if effective != given and args.transport == "stdio" and sys.stdin.isatty():
+        print("mcp-push: serving MCP on stdio for an agent (`mcp-push --help` lists commands)", file=sys.stderr)
     level = "INFO" if args.verbose else os.environ.get("MCP_PUSH_LOG", "WARNING").upper()
     logging.basicConfig(
         stream=sys.stderr,
@@ -349,12 +401,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         return COMMANDS[args.command](settings, args)
     except (InputError, ConfigError) as exc:
-        print(f"mcp-push: {exc}", file=sys.stderr)
+        say(f"mcp-push: {exc}", err=True)
         # Agents read exit code 2 from some hooks as "block" or "keep working" (Claude Code's Stop hook):
         # a broken configuration must never do that, so a hook reports it as a plain failure.
         return EXIT_FAILED if args.command == "hook" else EXIT_USAGE
     except MCPPushError as exc:
-        print(f"mcp-push: {exc}", file=sys.stderr)
+        say(f"mcp-push: {exc}", err=True)
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130

@@ -59,9 +59,15 @@ class StatusDocument(BaseModel):
     """What reached whom, for one run (or the run of one ticket)."""
 
     run_id: str
-    status: OverallStatus
+    status: OverallStatus = Field(description="How the deliveries went (not whether the task itself succeeded).")
     tickets: list[TicketView]
     workers_alive: int | None = Field(default=None, description="Workers with a recent heartbeat (0: none running).")
+    last_event: str | None = Field(
+        default=None,
+        description="The latest agent event of these tickets (start | update | end | error): how the task went.",
+    )
+    last_event_at: str | None = Field(default=None, description="When the latest event was recorded.")
+    last_event_title: str | None = Field(default=None, description="The latest event's title.")
 
     @property
     def final(self) -> bool:

@@ -47,9 +47,17 @@ def new_ticket() -> str:
     return f"tk-{int(time.time() * 1000):012x}{secrets.token_hex(4)}"
 
 
-def event_message(run_id: str, event: str, message: str, data: dict[str, Any] | None, timestamp: str | None):
-    """The title and body a person reads for an agent event."""
-    title = f"{EVENT_TITLES[event]} · {run_id}"
+def event_message(
+    run_id: str,
+    event: str,
+    message: str,
+    data: dict[str, Any] | None,
+    timestamp: str | None,
+    headline: str | None = None,
+):
+    """The title and body a person reads for an agent event: the event's word, then the
+    caller's headline (``send --event E TITLE``) or else the run id."""
+    title = f"{EVENT_TITLES[event]} · {headline or run_id}"
     lines = [message]
     if data:
         lines.append("")
@@ -72,7 +80,7 @@ class Notifier:
             if not enabled:
                 raise InputError(
                     "no channel is configured. Set a channel's variables (for example NTFY_TOPIC, or "
-                    f"TG_BOT_TOKEN and TG_USER_ID) in the environment or in {self.settings.home / 'config.sh'}; "
+                    f"TG_BOT_TOKEN and TG_USER_ID) in the environment or in {self._config_path()}; "
                     "`mcp-push channels` lists every channel and its variables"
                 )
             return enabled
@@ -83,6 +91,10 @@ class Notifier:
                 missing = known[cid].missing(self.settings.env) or [s.name for s in known[cid].settings[:1]]
                 raise InputError(f"channel {cid!r} is not configured: set {', '.join(missing)}")
         return requested
+
+    def _config_path(self) -> str:
+        """The config file this process reads (or would read): where to put channel settings."""
+        return str(self.settings.config_file or self.settings.home / "config.sh")
 
     def send(
         self,
@@ -112,17 +124,18 @@ class Notifier:
         timestamp: Any = None,
         channels: Any = None,
         idempotency_key: Any = None,
+        title: Any = None,
     ) -> SendReceipt:
+        """An agent event; ``title`` (the CLI's TITLE) replaces the run id in the headline."""
         rid = validation.run_id(run_id)
         name = validation.event(event)
         text = validation.required_text("message", message, validation.MAX_CONTENT)
         payload = validation.data(data)
-        if timestamp is not None and not isinstance(timestamp, str | int | float):
-            raise InputError("timestamp must be an ISO 8601 string or epoch seconds")
-        stamp = None if timestamp is None else str(timestamp)
+        stamp = validation.timestamp(timestamp)
+        headline = validation.required_text("title", title, validation.MAX_TITLE) if title else None
         requested = validation.channel_ids(channels)
         key = validation.idempotency_key(idempotency_key)
-        title, content = event_message(rid, name, text, payload, stamp)
+        subject, content = event_message(rid, name, text, payload, stamp, headline)
         if name in self.settings.pushed_events:
             targets, reason = self._targets(requested), None
         else:
@@ -135,7 +148,7 @@ class Notifier:
             if requested is not None:
                 self._targets(requested)  # still reject unknown channel ids
         return self._write(
-            NewTicket(new_ticket(), rid, title, content, time.time(), tuple(targets), name, payload, reason, key)
+            NewTicket(new_ticket(), rid, subject, content, time.time(), tuple(targets), name, payload, reason, key)
         )
 
     def _skipped(self, title: str) -> str | None:
@@ -214,9 +227,10 @@ class Notifier:
             raise InputError("give exactly one of run_id or ticket")
         ledger = self.runtime.ledger
         if ticket is not None:
-            record = ledger.get_ticket(str(ticket))
+            ticket = validation.ticket(ticket)
+            record = ledger.get_ticket(ticket)
             if record is None:
-                raise InputError(f"no ticket {str(ticket)[:80]!r}: use the ticket that notify_send returned")
+                raise InputError(f"no ticket {ticket[:80]!r}: use the ticket that notify_send returned")
             doc = status_document(record.run_id, [record])
         else:
             rid = validation.run_id(run_id)
@@ -297,6 +311,13 @@ def ticket_view(record: TicketRecord) -> TicketView:
 
 
 def status_document(run_id: str, records: list[TicketRecord]) -> StatusDocument:
+    """The run's delivery rollup, plus its latest agent event: a run whose ``error`` event was
+    delivered rolls up to ``success`` (of the deliveries), and the event says how the task went."""
     tickets = [ticket_view(r) for r in records]
     statuses = [d.status for t in tickets for d in t.deliveries]
-    return StatusDocument(run_id=run_id, status=rollup(statuses), tickets=tickets)
+    doc = StatusDocument(run_id=run_id, status=rollup(statuses), tickets=tickets)
+    events = [r for r in records if r.event in EVENT_TITLES]  # not budget notices or plain sends
+    if events:
+        last = events[-1]  # the ledger lists a run's tickets oldest first
+        doc.last_event, doc.last_event_at, doc.last_event_title = last.event, iso(last.created_at), last.title
+    return doc

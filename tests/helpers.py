@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -22,6 +23,19 @@ def wait_until(probe: Callable[[], T], timeout: float = 15.0, interval: float = 
         time.sleep(interval)
         last = probe()
     return last
+
+
+def hold_provider(fake: Any) -> threading.Event:
+    """Make a fake provider hold every request until the returned event is set: a test can then
+    show that a call returned before the provider answered, without measuring time."""
+    release, check = threading.Event(), fake.check
+
+    def held(request: Any) -> None:
+        release.wait(60)
+        check(request)
+
+    fake.check = held
+    return release
 
 
 def delivery_status(runtime, ticket: str) -> str:  # type: ignore[no-untyped-def]

@@ -76,7 +76,7 @@ def test_pending_at_the_deadline_exits_1(cli, fake) -> None:
 def test_event_with_data(cli, fake) -> None:
     done = cli(
         "send",
-        "ignored",
+        "Refactor",
         "Finished the refactor",
         "--event",
         "end",
@@ -90,7 +90,8 @@ def test_event_with_data(cli, fake) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert b"files: 12" in fake.requests[0].body
-    recorded = cli("send", "ignored", "halfway", "--event", "update", "--run-id", "r1")
+    assert json.loads(done.stdout)["tickets"][0]["title"] == "✅ Finished · Refactor"
+    recorded = cli("send", "Refactor", "halfway", "--event", "update", "--run-id", "r1")
     assert recorded.returncode == 0 and "recorded" in recorded.stdout
 
 
@@ -162,3 +163,56 @@ def test_skip_push_title_records_instead_of_pushing(cli, fake) -> None:
     doc = json.loads(done.stdout)
     assert doc["status"] == "recorded" and "SKIP_PUSH_TITLE" in doc["tickets"][0]["reason"]
     assert fake.requests == []
+
+
+@pytest.mark.parametrize(
+    ("args", "channels", "words"),
+    [
+        ((), False, ("no channel is configured", "NTFY_TOPIC", "config.sh")),
+        (("carrier-pigeon",), True, ("unknown channel 'carrier-pigeon'", "known channels are")),
+        (("telegram",), True, ("channel 'telegram' is not configured", "set TG_BOT_TOKEN")),
+    ],
+    ids=["nothing-configured", "unknown-channel", "unconfigured-channel"],
+)
+def test_test_command_without_a_usable_channel_exits_2_saying_what_to_set(cli, args, channels, words) -> None:
+    done = cli("test", *args, "--wait", "5", channels=channels)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stdout == ""
+    assert "Traceback" not in done.stderr and "RuntimeError" not in done.stderr
+    (line,) = done.stderr.strip().splitlines()[-1:]  # one line (after any config warning)
+    assert line.startswith("mcp-push: ") and all(w in line for w in words), line
+
+
+def test_send_event_uses_title_as_the_headline(cli, fake) -> None:
+    done = cli(
+        "send", "Deploy done", "v1.2 is live", "--event", "end", "--run-id", "deploy-7", "--wait", "20", "--json"
+    )
+    assert done.returncode == 0, done.stderr
+    (ticket,) = json.loads(done.stdout)["tickets"]
+    assert ticket["title"] == "✅ Finished · Deploy done" and ticket["event"] == "end"
+    assert fake.requests[0].body.startswith(b"v1.2 is live")
+    default = cli("send", "", "no headline given", "--event", "end", "--run-id", "deploy-7", "--json")
+    assert default.returncode == 0, default.stderr
+    assert json.loads(default.stdout)["tickets"][0]["title"] == "✅ Finished · deploy-7"  # '' keeps the run id
+    too_long = cli("send", "t" * 1001, "m", "--event", "end", "--run-id", "deploy-7")
+    assert too_long.returncode == 2 and "title has 1,001 characters" in too_long.stderr
+
+
+def test_status_of_a_delivered_error_event_names_the_last_event(cli, fake) -> None:
+    cli("send", "Build", "started", "--event", "start", "--run-id", "build-3")
+    done = cli("send", "Build", "3 tests failed", "--event", "error", "--run-id", "build-3", "--wait", "20", "--json")
+    assert done.returncode == 0, done.stderr
+    status = cli("status", "build-3", "--json")
+    doc = json.loads(status.stdout)
+    assert doc["status"] == "success"  # of the deliveries: the error notification arrived
+    assert doc["last_event"] == "error" and doc["last_event_title"] == "❌ Failed · Build"
+    assert doc["last_event_at"] == doc["tickets"][-1]["created_at"]
+    text = cli("status", "build-3")
+    first = text.stdout.splitlines()[0]
+    assert first.startswith("Run build-3: success (deliveries); last event: error '❌ Failed · Build' at "), first
+
+
+def test_channels_text_names_the_config_file_it_read(cli, tmp_path) -> None:
+    done = cli("channels")
+    assert done.returncode == 0, done.stderr
+    assert f"Config file: {tmp_path / 'home' / 'empty-config.sh'}" in done.stdout.splitlines()

@@ -1,15 +1,15 @@
-"""`mcp-push hook`: recorded Claude Code and Codex payloads in, one queued notification out, fast.
+"""`mcp-push hook`: recorded Claude Code and Codex payloads in, one queued notification out.
 
 The subprocess tests run the command exactly as an agent does (Claude Code: event on stdin;
 Codex: JSON as the last argument) against a fake ntfy; delivery then happens in a detached
-drain worker while the hook has long returned.
+drain worker while the hook has long returned. How fast a hook returns is measured by
+bench/hook.py, not asserted here.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -25,14 +25,13 @@ from mcp_push.storage import NewTicket, SqliteLedger
 from mcp_push.tasks.runtime import Runtime
 from tests.fakes.ntfy import CASE as NTFY
 from tests.fakes.ntfy import FakeNtfy
-from tests.helpers import wait_until
+from tests.helpers import hold_provider, wait_until
 from tests.server.conftest import server_env
 
 PAYLOADS = Path(__file__).parent / "hook_payloads"
 CLAUDE_SESSION = "00893aaf-19fa-41d2-8238-13269b9b3ca0"
 CLAUDE_RUN = f"claude:{CLAUDE_SESSION}"
 CODEX_RUN = "codex:b5f6c1c2-1111-2222-3333-444455556666"
-HOOK_BUDGET = 1.0  # seconds per hook call, wall clock (Claude Code gives SessionEnd hooks ~1.5 s)
 
 
 def payload(name: str) -> dict[str, Any]:
@@ -51,28 +50,16 @@ def home(tmp_path: Path) -> Path:
     return tmp_path / "home"
 
 
-class HookRun:
-    def __init__(self, done: subprocess.CompletedProcess[str], seconds: float, cpu: float):
-        self.done = done
-        self.seconds = seconds
-        self.cpu = cpu
-        self.returncode = done.returncode
-        self.stdout = done.stdout
-        self.stderr = done.stderr
-
-
 @pytest.fixture
 def hook(home: Path, fake: FakeNtfy):
-    """Run `python -m mcp_push hook` as the agents do; time the call."""
+    """Run `python -m mcp_push hook` as the agents do."""
 
     def run(
         stdin: str | None = None, arg: str | None = None, extra: dict[str, str] | None = None, channels: bool = True
-    ) -> HookRun:
+    ) -> subprocess.CompletedProcess[str]:
         env = server_env(home, {**(NTFY.env(fake.url) if channels else {}), **(extra or {})})
         argv = [sys.executable, "-m", "mcp_push", "hook", *([arg] if arg is not None else [])]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        started = time.perf_counter()
-        done = subprocess.run(
+        return subprocess.run(
             argv,
             input=stdin if stdin is not None else "",
             capture_output=True,
@@ -80,10 +67,6 @@ def hook(home: Path, fake: FakeNtfy):
             env=env,
             timeout=60,
         )
-        seconds = time.perf_counter() - started
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        return HookRun(done, seconds, cpu)
 
     return run
 
@@ -289,24 +272,22 @@ def test_subagent_stop_is_recorded_not_pushed_by_default(queue) -> None:
     assert record.event == "update" and record.deliveries == () and "MCP_PUSH_EVENTS" in (record.reason or "")
 
 
-def test_run_hook_in_process_is_fast_and_silent(queue, capsys) -> None:
-    started = time.perf_counter()
+def test_run_hook_in_process_is_silent(queue, capsys) -> None:
     code = run_hook(queue.settings, None, io.StringIO(raw("claude_notification_permission")))
-    elapsed = time.perf_counter() - started
     out = capsys.readouterr()
     assert code == 0 and out.out == "" and out.err == ""
-    assert elapsed < 0.5, f"run_hook took {elapsed:.3f}s in process"
 
 
 # --- as the agents run it: a real subprocess ----------------------------------------------------
 
 
 def test_claude_stop_from_stdin_is_queued_and_delivered_in_the_background(hook, ledger, fake) -> None:
-    fake.delay = 5.0  # the provider is slow; the hook must not wait for it
+    release = hold_provider(fake)  # the provider answers only when the test says so
     done = hook(stdin=raw("claude_stop"))
     assert done.returncode == 0, done.stderr
     assert done.stdout == "" and done.stderr == ""
-    assert done.seconds < fake.delay, f"hook took {done.seconds:.3f}s: it waited for the provider"
+    assert not settled(ledger, CLAUDE_RUN), "the hook returned only after the provider answered"
+    release.set()
     (ticket,) = tickets(ledger)
     assert ticket["run_id"] == CLAUDE_RUN and ticket["event"] == "end"
     assert "Finished" in ticket["title"]
@@ -375,44 +356,26 @@ def test_concurrent_duplicate_firings_send_one_notification(home, fake, ledger) 
     wait_until(lambda: settled(ledger, CLAUDE_RUN), timeout=30, what="background delivery")
 
 
-def cli_imports_the_mcp_sdk() -> bool:
-    """Whether importing mcp_push.cli (which every `mcp-push ...` does) loads the MCP SDK (~0.5-1 s)."""
+def test_the_command_line_does_not_load_the_mcp_sdk() -> None:
+    """Every `mcp-push hook` imports mcp_push.cli; the MCP SDK (~0.5-1 s to import) stays out of it."""
     probe = "import sys, mcp_push.cli; print('mcp' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
-    return done.stdout.strip() == "True"
+    assert done.stdout.strip() == "False", done.stderr
 
 
-def test_each_hook_call_returns_within_a_second(hook, ledger, fake) -> None:
-    """Wall clock of the whole `python -m mcp_push hook` process, per recorded payload.
-
-    Each payload runs twice under different session ids and the faster run counts, so one
-    run slowed down by a busy machine does not decide; CPU time is reported alongside.
-    """
+def test_each_recorded_payload_is_queued_and_delivered(hook, ledger, fake) -> None:
     names = ("claude_stop", "claude_notification_permission", "claude_session_end", "claude_subagent_stop")
-    best: dict[str, tuple[float, float]] = {}
     for name in (*names, "codex_agent_turn_complete"):
-        runs = []
-        for attempt in range(2):
-            body = payload(name)
-            if name.startswith("codex"):
-                body["thread-id"] = f"speed-{attempt}"
-                done = hook(arg=json.dumps(body))
-            else:
-                body["session_id"] = f"speed-{attempt}"
-                done = hook(stdin=json.dumps(body))
-            assert done.returncode == 0, (name, done.stderr)
-            runs.append((done.seconds, done.cpu))
-        best[name] = min(runs)
-    figures = ", ".join(f"{k} {wall:.3f}s (cpu {cpu:.3f}s)" for k, (wall, cpu) in best.items())
-    print(f"hook wall clock, best of 2: {figures}")
+        body = payload(name)
+        if name.startswith("codex"):
+            body["thread-id"] = "payload-check"
+            done = hook(arg=json.dumps(body))
+        else:
+            body["session_id"] = f"payload-check-{name}"
+            done = hook(stdin=json.dumps(body))
+        assert done.returncode == 0, (name, done.stderr)
+        assert done.stdout == "", name
     wait_until(lambda: all(settled(ledger, r) for r in ledger.recent_run_ids(20)), timeout=30, what="deliveries")
-    slow = {k: round(wall, 3) for k, (wall, _) in best.items() if wall >= HOOK_BUDGET}
-    if slow and cli_imports_the_mcp_sdk():
-        pytest.xfail(
-            f"over {HOOK_BUDGET}s: {slow}; mcp_push.cli imports the MCP SDK at module import "
-            "(from mcp_push.server.app import ...), which every `mcp-push hook` pays for. Measured: " + figures
-        )
-    assert not slow, f"hook calls over {HOOK_BUDGET}s: {slow}; measured: {figures}"
 
 
 def test_bad_json_exits_2_with_a_message_and_writes_nothing(hook, ledger) -> None:

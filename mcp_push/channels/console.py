@@ -6,6 +6,7 @@ import sys
 from collections.abc import Mapping
 
 from mcp_push.channels.base import Channel, Message, Receipt, Setting
+from mcp_push.terminal import printable
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 
@@ -21,5 +22,6 @@ class Console(Channel):
         return env.get("CONSOLE", "").strip().lower() in TRUE_WORDS
 
     def send(self, message: Message) -> Receipt:
-        print(f"[mcp-push] {message.text}", file=sys.stderr, flush=True)
+        # stderr is usually a terminal: an agent's title must not be able to drive it.
+        print(f"[mcp-push] {printable(message.text)}", file=sys.stderr, flush=True)
         return Receipt()

@@ -4,18 +4,23 @@ readable text block; bad input is a ToolError that says what to fix."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import CallToolResult, TextContent
-from pydantic import BaseModel, Field
+from mcp.server.mcpserver.tools import Tool
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS, CallToolResult, TextContent
+from pydantic import BaseModel, PlainValidator, WithJsonSchema
 
 from mcp_push import __version__
+from mcp_push.config import EVENTS
 from mcp_push.errors import MCPPushError
 from mcp_push.models import ChannelsDocument, SendReceipt, StatusDocument
 from mcp_push.notifier import Notifier
 from mcp_push.server.prompt import GUIDELINES
+from mcp_push.terminal import printable
+from mcp_push.validation import RUN_ID
 
 INSTRUCTIONS = (
     "mcp-push tells the user, on the channels they read (Telegram, ntfy, e-mail...), that a long task "
@@ -25,18 +30,74 @@ INSTRUCTIONS = (
 
 M = TypeVar("M", bound=BaseModel)
 
-RunId = Annotated[
-    str | None,
-    Field(description="Groups notifications of one task, e.g. a session id. Generated when omitted."),
-]
-Channels = Annotated[
-    list[str] | None,
-    Field(description="Channel ids to use (see notify_channels); all configured channels when omitted."),
-]
-Key = Annotated[
-    str | None,
-    Field(description="Repeat-safe key: the same key returns the first ticket and sends nothing new."),
-]
+
+def _as_given(value: Any) -> Any:
+    return value
+
+
+def Arg(schema: dict[str, Any], description: str) -> Any:
+    """A tool argument passed through as the client sent it; mcp_push.validation checks it.
+
+    The SDK would validate typed parameters with pydantic and answer with pydantic's text (and
+    errors.pydantic.dev links); mcp-push's own checks say what to fix in its words. ``schema``
+    is what clients see: every property has a plain ``type`` (no ``anyOf`` with null, which
+    makes the MCP Inspector send arrays and objects as strings).
+    """
+    return Annotated[Any, PlainValidator(_as_given), WithJsonSchema({**schema, "description": description})]
+
+
+def Text(description: str, **schema: Any) -> Any:
+    """A string argument. Typed ``str`` for the SDK, which then never JSON-decodes it: a title
+    such as '[WIP] refactor' or '{"a": 1}' stays text."""
+    return Annotated[
+        str, PlainValidator(_as_given), WithJsonSchema({"type": "string", **schema, "description": description})
+    ]
+
+
+RUN_ID_PATTERN = f"^{RUN_ID.pattern}$"
+RunId = Text(
+    "Groups notifications of one task, e.g. a session id: 1-128 of A-Z a-z 0-9 . _ : -. Generated when omitted.",
+    pattern=RUN_ID_PATTERN,
+)
+Channels = Arg(
+    {"type": "array", "items": {"type": "string"}},
+    "Channel ids to use (see notify_channels); all configured channels when omitted.",
+)
+Key = Text("Repeat-safe key: the same key returns the first ticket and sends nothing new.", maxLength=256)
+Title = Text("Short headline, at most 1,000 characters.", maxLength=1000)
+Content = Text("The message body, at most 100,000 characters.", maxLength=100_000)
+EventRunId = Text("The task's id, e.g. a session id: 1-128 of A-Z a-z 0-9 . _ : -", pattern=RUN_ID_PATTERN)
+Event = Text("What happened: start | update | end | error.", enum=list(EVENTS))
+Message = Text("One or two sentences a person reads.", maxLength=100_000)
+Data = Arg({"type": "object"}, "Optional JSON object of details (at most 64 KiB).")
+Timestamp = Text(
+    "When it happened: ISO 8601 (2025-05-01T12:30:00Z) or epoch seconds (1746102600); now if omitted.",
+    maxLength=64,
+)
+StatusRunId = Text("A run id (give run_id or ticket).", pattern=RUN_ID_PATTERN)
+Ticket = Text("A ticket from notify_send / notify_event (give run_id or ticket).")
+
+
+def _tool(fn: Callable[..., Any], name: str, description: str, required: tuple[str, ...] = ()) -> Tool:
+    """A tool whose input schema lists ``required`` (the parameters all default to None so that a
+    missing one reaches mcp-push's own check, which names it) and no null defaults."""
+    tool = Tool.from_function(fn, name=name, description=description)
+    for prop in tool.parameters.get("properties", {}).values():
+        if prop.get("default", ...) is None:
+            del prop["default"]
+    if required:
+        tool.parameters["required"] = list(required)
+    return tool
+
+
+class PushServer(MCPServer):
+    """MCPServer, with an unknown prompt answered as invalid params (-32602), not an internal error."""
+
+    async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Any = None) -> Any:
+        known = [p.name for p in await self.list_prompts()]
+        if name not in known:
+            raise MCPError(INVALID_PARAMS, f"unknown prompt {name[:80]!r}: the prompts are {', '.join(known)}")
+        return await super().get_prompt(name, arguments, context)
 
 
 def _result(model: BaseModel, text: str) -> CallToolResult:
@@ -65,9 +126,13 @@ def receipt_text(r: SendReceipt) -> str:
 
 def status_text(doc: StatusDocument) -> str:
     lines = [f"Run {doc.run_id}: {doc.status}"]
+    if doc.last_event:  # the status is the deliveries'; the event is how the task went
+        title = printable(doc.last_event_title or "")
+        lines[0] += f" (deliveries); last event: {doc.last_event} {title!r} at {doc.last_event_at}"
     for t in doc.tickets:
         lines.append(
-            f"- {t.ticket} [{t.event or 'send'}] {t.title!r}: {t.status}" + (f" ({t.reason})" if t.reason else "")
+            f"- {t.ticket} [{t.event or 'send'}] {printable(t.title)!r}: {t.status}"
+            + (f" ({t.reason})" if t.reason else "")
         )
         for d in t.deliveries:
             tail = f" - {d.last_error}" if d.last_error and d.status != "delivered" else ""
@@ -85,6 +150,8 @@ def channels_text(doc: ChannelsDocument) -> str:
         state = "enabled" if c.enabled else f"incomplete (missing {', '.join(c.missing)})"
         lines.append(f"- {c.id}: {state}")
     lines.append(f"Workers alive: {doc.workers_alive}")
+    if doc.config_file:
+        lines.append(f"Config file: {doc.config_file}")
     return "\n".join(lines)
 
 
@@ -94,16 +161,12 @@ def build_server(notifier: Notifier) -> MCPServer:
     The tools are ``async`` although their work is synchronous: it is well under a
     millisecond of SQLite (bench/latency.py), less than the SDK's hop to a worker thread
     for a sync tool cost. Profiled over stdio: notify_send p50 3.91 ms -> 2.6 ms.
+    Every argument arrives as the client sent it (see ``Arg``); Notifier validates it.
     """
-    mcp = MCPServer("mcp-push", instructions=INSTRUCTIONS, version=__version__)
 
-    @mcp.tool(
-        name="notify_send",
-        description="Send a notification to the user now. Returns at once with a ticket; delivery is background.",
-    )
     async def notify_send(
-        title: Annotated[str, Field(description="Short headline, at most 1,000 characters.")],
-        content: Annotated[str, Field(description="The message body, at most 100,000 characters.")],
+        title: Title = None,
+        content: Content = None,
         run_id: RunId = None,
         channels: Channels = None,
         idempotency_key: Key = None,
@@ -113,19 +176,12 @@ def build_server(notifier: Notifier) -> MCPServer:
         )
         return _result(receipt, receipt_text(receipt))
 
-    @mcp.tool(
-        name="notify_event",
-        description=(
-            "Report a task event: start | update | end | error. end and error are pushed; start and update are "
-            "recorded (pushed only when MCP_PUSH_EVENTS says so)."
-        ),
-    )
     async def notify_event(
-        run_id: Annotated[str, Field(description="The task's id, e.g. a session id ([A-Za-z0-9._:-], ≤128).")],
-        event: Annotated[Literal["start", "update", "end", "error"], Field(description="What happened.")],
-        message: Annotated[str, Field(description="One or two sentences a person reads.")],
-        data: Annotated[dict[str, Any] | None, Field(description="Optional JSON object of details (≤ 64 KiB).")] = None,
-        timestamp: Annotated[str | None, Field(description="When it happened (ISO 8601); now if omitted.")] = None,
+        run_id: EventRunId = None,
+        event: Event = None,
+        message: Message = None,
+        data: Data = None,
+        timestamp: Timestamp = None,
         channels: Channels = None,
         idempotency_key: Key = None,
     ) -> Annotated[CallToolResult, SendReceipt]:
@@ -142,21 +198,39 @@ def build_server(notifier: Notifier) -> MCPServer:
         )
         return _result(receipt, receipt_text(receipt))
 
-    @mcp.tool(
-        name="notify_status",
-        description="What reached whom: the overall and per-channel status of a run (run_id) or a ticket.",
-    )
     async def notify_status(
-        run_id: Annotated[str | None, Field(description="A run id.")] = None,
-        ticket: Annotated[str | None, Field(description="A ticket from notify_send / notify_event.")] = None,
+        run_id: StatusRunId = None, ticket: Ticket = None
     ) -> Annotated[CallToolResult, StatusDocument]:
         doc = _call(lambda: notifier.status(run_id=run_id, ticket=ticket))
         return _result(doc, status_text(doc))
 
-    @mcp.tool(name="notify_channels", description="The configured channels, their settings masked.")
     async def notify_channels() -> Annotated[CallToolResult, ChannelsDocument]:
         doc = _call(notifier.channels)
         return _result(doc, channels_text(doc))
+
+    tools = [
+        _tool(
+            notify_send,
+            "notify_send",
+            "Send a notification to the user now. Returns at once with a ticket; delivery is background.",
+            required=("title", "content"),
+        ),
+        _tool(
+            notify_event,
+            "notify_event",
+            "Report a task event: start | update | end | error. end and error are pushed; start and update are "
+            "recorded (pushed only when MCP_PUSH_EVENTS says so).",
+            required=("run_id", "event", "message"),
+        ),
+        _tool(
+            notify_status,
+            "notify_status",
+            "What reached whom: the overall and per-channel status of a run (run_id) or a ticket, and the run's "
+            "latest event (last_event: did the task end or fail).",
+        ),
+        _tool(notify_channels, "notify_channels", "The configured channels, their settings masked."),
+    ]
+    mcp = PushServer("mcp-push", instructions=INSTRUCTIONS, version=__version__, tools=tools)
 
     @mcp.prompt(name="mcp-push-guidelines", description="When to notify the user, and when not to.")
     def guidelines() -> str:
