@@ -34,6 +34,7 @@ from mcp_push.channels import (
 )
 from mcp_push.channels.base import Channel, Message
 from mcp_push.config import Settings
+from mcp_push.errors import ConfigError
 from mcp_push.storage import Delivery, Ledger
 from mcp_push.tasks.hitokoto import Hitokoto
 
@@ -123,6 +124,11 @@ class Deliverer:
                 self.enqueue(delivery_id, 0.0)
                 return "released"
             return self._run(delivery_id)
+        except ConfigError as exc:
+            # The ledger itself is unusable (its home was removed, its server went away): one line,
+            # not a traceback. The row is still the truth; the sweep re-enqueues it once the ledger is back.
+            log.warning("delivery %s left for later: %s", delivery_id, exc)
+            return "ledger-unavailable"
         finally:
             with self._idle:
                 self._active -= 1
