@@ -1,19 +1,18 @@
 """Chronocat (Red protocol): POST {CHRONOCAT_URL}/api/message/send, one request per QQ target.
 
-CHRONOCAT_QQ lists targets as QingLong does: ``user_id=10001;group_id=20002,20003``.
+CHRONOCAT_QQ lists targets as QingLong does: ``user_id=10001;group_id=20002,20003``. Each
+target served is marked in the delivery's state, so a retry (inline or hours later in
+another worker) sends only to the targets still owed.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from mcp_push.channels.base import (
     HttpChannel,
-    HttpClients,
     HttpRequest,
     Message,
     Receipt,
@@ -22,6 +21,9 @@ from mcp_push.channels.base import (
     raise_for_http,
 )
 from mcp_push.channels.errors import PermanentError, TransientError
+
+if TYPE_CHECKING:
+    import httpx
 
 CHAT_TYPES = {"user_id": 1, "group_id": 2}
 _TARGETS = re.compile(r"(user_id|group_id)\s*=\s*([0-9][0-9,\s]*)")
@@ -37,10 +39,10 @@ def parse_targets(raw: str) -> list[tuple[int, str]]:
     return found
 
 
-@dataclass
-class _Progress:
-    sent: dict[tuple[int, str], str] = field(default_factory=dict)  # target -> message id
-    refused: dict[tuple[int, str], str] = field(default_factory=dict)  # target -> reason
+def target_key(target: tuple[int, str]) -> str:
+    """How a target is named in the delivery's progress (``user:10001``, ``group:20002``)."""
+    chat_type, uin = target
+    return f"{'user' if chat_type == 1 else 'group'}:{uin}"
 
 
 class Chronocat(HttpChannel):
@@ -52,10 +54,11 @@ class Chronocat(HttpChannel):
         Setting("CHRONOCAT_TOKEN", required=True, secret=True, example="5f3c9a0e7b"),
     )
 
-    def __init__(self, env: Mapping[str, str], *, clients: HttpClients, origin: str | None = None):
-        super().__init__(env, clients=clients, origin=origin)
-        # Per ticket, what each target answered, so an inline retry only resends to the ones still pending.
-        self._progress: dict[str, _Progress] = {}
+    def __init__(self, env: Mapping[str, str], **kwargs: Any):
+        super().__init__(env, **kwargs)
+        # Targets that refused this message during this task: an inline retry does not ask them again.
+        # Served targets are in ``self.state``, which a retry in another process sees too.
+        self._refused: dict[str, str] = {}
 
     def request(self, message: Message) -> HttpRequest:
         targets = parse_targets(self.get("CHRONOCAT_QQ"))
@@ -78,24 +81,28 @@ class Chronocat(HttpChannel):
     def send(self, message: Message) -> Receipt:
         self.request(message)  # validates CHRONOCAT_QQ
         targets = parse_targets(self.get("CHRONOCAT_QQ"))
-        progress = self._progress.setdefault(message.ticket, _Progress())
-        pending: dict[tuple[int, str], TransientError] = {}
+        done = self.state.done_targets()
+        sent: list[str] = []
+        pending: dict[str, TransientError] = {}
         for target in targets:
-            if target in progress.sent or target in progress.refused:
+            key = target_key(target)
+            if key in done or key in self._refused:
                 continue
             try:
                 receipt = self.interpret(self.perform(self._request_to(target, message)))
             except PermanentError as exc:
-                progress.refused[target] = exc.reason
+                self._refused[key] = exc.reason
             except TransientError as exc:
-                pending[target] = exc
+                pending[key] = exc
             else:
-                progress.sent[target] = receipt.provider_id or ""
-        if not pending and not progress.refused:
-            return Receipt(",".join(filter(None, progress.sent.values())) or None)
-        problems = {**progress.refused, **{t: e.reason for t, e in pending.items()}}
-        reason = f"sent to {len(progress.sent)} of {len(targets)} targets; " + "; ".join(
-            f"{'user' if chat_type == 1 else 'group'} {uin}: {why}" for (chat_type, uin), why in problems.items()
+                self.state.mark_done(key)
+                done.add(key)
+                sent.append(receipt.provider_id or "")
+        if not pending and not self._refused:
+            return Receipt(",".join(filter(None, sent)) or None)
+        problems = {**self._refused, **{key: e.reason for key, e in pending.items()}}
+        reason = f"sent to {len(done)} of {len(targets)} targets; " + "; ".join(
+            f"{key.replace(':', ' ')}: {why}" for key, why in problems.items()
         )
         if pending:
             waits = [e.retry_after for e in pending.values() if e.retry_after is not None]

@@ -1,14 +1,14 @@
 """WxPusher (微信推送): POST wxpusher.zjiecode.com/api/send/message, the app token in the JSON body.
 
 WXPUSHER_TOPIC_IDS and WXPUSHER_UIDS are ``;``-separated; at least one of them is required.
+WxPusher answers per recipient: those reached are marked served in the delivery's state, so a
+retry sends only to the others, and the error names the ones not reached.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from mcp_push.channels.base import (
     HttpChannel,
@@ -22,12 +22,16 @@ from mcp_push.channels.base import (
     short_hash,
     truncate,
 )
-from mcp_push.channels.errors import PermanentError
+from mcp_push.channels.errors import PermanentError, TransientError
+
+if TYPE_CHECKING:
+    import httpx
 
 API = "https://wxpusher.zjiecode.com/api/send/message"
 MAX_CONTENT = 40_000
 MAX_SUMMARY = 100
 TEXT = 1
+BUSY = (1006, 1008, 1009)  # a recipient not reached for now: worth another try
 HINTS = {
     1001: "set WXPUSHER_APP_TOKEN",
     1002: "check WXPUSHER_APP_TOKEN (WxPusher admin → 应用管理 → appToken)",
@@ -61,16 +65,48 @@ class WxPusher(HttpChannel):
         return f"wxpusher:{short_hash(self.get('WXPUSHER_APP_TOKEN'))}"
 
     def request(self, message: Message) -> HttpRequest:
-        topics = [int(t) if t.isdigit() else t for t in split_ids(self.get("WXPUSHER_TOPIC_IDS"))]
+        return self._request(message, self._owed())
+
+    def _owed(self) -> list[str]:
+        """Recipients (``uid:…``, ``topic:…``) not yet reached by this delivery, in configured order."""
+        done = self.state.done_targets()
+        everyone = [f"topic:{t}" for t in split_ids(self.get("WXPUSHER_TOPIC_IDS"))]
+        everyone += [f"uid:{u}" for u in split_ids(self.get("WXPUSHER_UIDS"))]
+        return [r for r in everyone if r not in done]
+
+    def _request(self, message: Message, owed: list[str]) -> HttpRequest:
+        topics = [t.removeprefix("topic:") for t in owed if t.startswith("topic:")]
         payload: dict[str, Any] = {
             "appToken": self.get("WXPUSHER_APP_TOKEN"),
             "content": truncate(message.text, MAX_CONTENT),
             "summary": truncate(" ".join(message.title.split()), MAX_SUMMARY),
             "contentType": TEXT,
-            "topicIds": topics,
-            "uids": split_ids(self.get("WXPUSHER_UIDS")),
+            "topicIds": [int(t) if t.isdigit() else t for t in topics],
+            "uids": [u.removeprefix("uid:") for u in owed if u.startswith("uid:")],
         }
         return HttpRequest("POST", API, json=payload)
+
+    def send(self, message: Message) -> Receipt:
+        owed = self._owed()
+        if not owed:  # an earlier attempt reached everyone (its outcome was not recorded)
+            return Receipt()
+        response = self.perform(self._request(message, owed))
+        body = json_body(response)
+        if body.get("code", response.status_code) != 1000:
+            self.interpret(response)  # raises the error the code means
+        results = [r for r in body.get("data") or [] if isinstance(r, dict)]
+        failed = {_recipient(r): r for r in results if r.get("code", 1000) != 1000}
+        if all(who in owed for who in failed):  # else we cannot tell who got it: mark nobody
+            for recipient in owed:
+                if recipient not in failed:
+                    self.state.mark_done(recipient)
+        if not results or not failed:
+            return self.interpret(response)
+        reasons = "; ".join(f"{who.replace(':', ' ')}: {r.get('status') or r.get('code')}" for who, r in failed.items())
+        reason = f"WxPusher did not reach {len(failed)} of {len(owed)} recipients: {reasons}"
+        if all(r.get("code") in BUSY for r in failed.values()):
+            raise TransientError(reason)
+        raise PermanentError(reason)
 
     def interpret(self, response: httpx.Response) -> Receipt:
         body = json_body(response)
@@ -87,3 +123,8 @@ class WxPusher(HttpChannel):
         raise code_error(
             response, code, text, permanent=HINTS, transient={1006: None, 1009: None}, rate_limited={1008: 1.0}
         )
+
+
+def _recipient(result: dict[str, Any]) -> str:
+    """How a per-recipient result names its recipient in the delivery's progress."""
+    return f"uid:{result['uid']}" if result.get("uid") else f"topic:{result.get('topicId')}"

@@ -84,6 +84,7 @@ class Delivery:
     lease_owner: str | None = None
     lease_until: float | None = None
     requeued_at: float | None = None
+    provider_id: str | None = None  # the provider's id for the sent message (Telegram message id, ntfy id…)
 
     @property
     def age_base(self) -> float:
@@ -185,18 +186,48 @@ class Ledger(ABC):
         Atomic: of concurrent claimers exactly one gets the row; the others get None.
         """
 
+    def claim_with_ticket(
+        self, delivery_id: int, owner: str, lease_seconds: float, now: float
+    ) -> tuple[Delivery, TicketRecord] | None:
+        """``claim``, and the delivery's ticket (without its deliveries) read with it: what a worker sends."""
+        delivery = self.claim(delivery_id, owner, lease_seconds, now)
+        ticket = None if delivery is None else self.get_ticket(delivery.ticket)
+        return None if delivery is None or ticket is None else (delivery, ticket)
+
     @abstractmethod
     def renew_lease(self, delivery_id: int, owner: str, lease_seconds: float, now: float) -> bool: ...
 
     @abstractmethod
-    def record_attempt(
-        self, delivery_id: int, owner: str, started_at: float, now: float, outcome: str, error: str | None
-    ) -> None:
+    def record_attempt(self, delivery_id: int, started_at: float, now: float, outcome: str, error: str | None) -> None:
         """Count one try at the provider, with its outcome and (redacted) error."""
 
     @abstractmethod
+    def settle(
+        self,
+        delivery_id: int,
+        owner: str,
+        started_at: float,
+        now: float,
+        outcome: str,
+        error: str | None,
+        *,
+        status: str,
+        next_attempt_at: float | None = None,
+        provider_id: str | None = None,
+        last_error: str | None = None,
+    ) -> None:
+        """Record the last attempt of a task and its consequence at once (one transaction).
+
+        ``status`` is ``delivered`` (with the provider's message id), ``failed``, or
+        ``retrying``/``pending`` due at ``next_attempt_at``; ``last_error`` (default: the
+        attempt's ``error``) is what the delivery shows. As with ``finish`` and ``defer``, a
+        success always counts and anything else only while ``owner`` still holds the delivery;
+        the attempt is counted either way.
+        """
+
+    @abstractmethod
     def finish(self, delivery_id: int, owner: str, status: str, error: str | None, now: float) -> None:
-        """Settle a claimed delivery as ``delivered`` or ``failed``."""
+        """Settle a claimed delivery as ``delivered`` or ``failed`` without a new attempt (e.g. not configured)."""
 
     @abstractmethod
     def defer(
@@ -207,6 +238,15 @@ class Ledger(ABC):
         ``retrying=True`` after failed attempts (status ``retrying``); ``False`` when our own
         rate limiter asked for a wait, which is not a failed attempt (status ``pending``).
         """
+
+    # --- per-target progress (a delivery that fans out to several recipients) ----------
+    @abstractmethod
+    def targets_done(self, delivery_id: int) -> set[str]:
+        """Targets of a delivery already served, so a retry (in any process) sends only to the rest."""
+
+    @abstractmethod
+    def mark_target_done(self, delivery_id: int, target: str, now: float) -> None:
+        """Note that ``target`` got this delivery's message (idempotent)."""
 
     @abstractmethod
     def release_owner(self, owner: str, now: float) -> list[int]:
@@ -240,6 +280,17 @@ class Ledger(ABC):
         """Take a slot of a rate limit shared by every worker; return 0, or seconds to wait."""
 
     @abstractmethod
+    def cache_get(self, key: str, now: float) -> str | None:
+        """A channel's cached credential (e.g. an access token) unless it expired by ``now``.
+
+        Keys are hashed by the caller: a key never holds a secret.
+        """
+
+    @abstractmethod
+    def cache_put(self, key: str, value: str, expires_at: float) -> None:
+        """Store (or replace) a cached value shared by every process, valid until ``expires_at``."""
+
+    @abstractmethod
     def heartbeat(self, worker_id: str, now: float, info: str = "") -> None: ...
 
     @abstractmethod
@@ -250,3 +301,16 @@ class Ledger(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
+
+
+# --- liveness: what the workers table means --------------------------------------------
+# A worker beats every HEARTBEAT_SECONDS; one silent for LIVE_WITHIN is taken for gone. Producers
+# read this to decide whether to start a drainer, so it lives beside the table, not in the consumer.
+
+HEARTBEAT_SECONDS = 5.0
+LIVE_WITHIN = 3 * HEARTBEAT_SECONDS
+
+
+def live_worker_count(ledger: Ledger, now: float, *, exclude: str | None = None) -> int:
+    """Workers with a heartbeat within LIVE_WITHIN of ``now``, not counting ``exclude`` (a worker id)."""
+    return sum(1 for worker in ledger.live_workers(now, LIVE_WITHIN) if worker != exclude)

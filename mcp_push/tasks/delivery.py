@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
@@ -36,6 +37,7 @@ from mcp_push.channels.base import Channel, Message
 from mcp_push.config import Settings
 from mcp_push.errors import ConfigError
 from mcp_push.storage import Delivery, Ledger
+from mcp_push.storage.state import LedgerState
 from mcp_push.tasks.hitokoto import Hitokoto
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,33 @@ class _Defer(Exception):
 
 
 @dataclass
+class _Try:
+    """One try at the provider, not yet written to the ledger."""
+
+    started: float
+    finished: float
+    outcome: str
+    error: str | None = None
+    provider_id: str | None = None
+
+
+@dataclass
+class _Task:
+    """One run of a delivery: how many tries it made, and the last one until it is written.
+
+    The last try is written together with what follows from it (delivered, failed, retry
+    later) in one ledger call; a try followed by an inline retry is written on its own first.
+    """
+
+    tries: int = 0
+    unwritten: _Try | None = None
+
+    def take(self) -> _Try | None:
+        last, self.unwritten = self.unwritten, None
+        return last
+
+
+@dataclass
 class Deliverer:
     """Runs delivery tasks for one worker process (``owner`` names it in leases)."""
 
@@ -75,7 +104,7 @@ class Deliverer:
     sleep: Callable[[float], None] | None = None  # None: a real wait, cut short when the worker halts
 
     def __post_init__(self) -> None:
-        self.hitokoto = Hitokoto(self.settings.env, self.clients)
+        self.hitokoto = Hitokoto(self.settings, self.clients)
         self.halt = threading.Event()  # set by Worker.stop: start nothing new, end waits now
         self.abandoned = threading.Event()  # set when the worker stopped waiting for sends in progress
         self._active = 0
@@ -136,9 +165,10 @@ class Deliverer:
 
     def _run(self, delivery_id: int) -> str:
         now = self.clock()
-        delivery = self.ledger.claim(delivery_id, self.owner, self.settings.lease_seconds, now)
-        if delivery is None:
+        claimed = self.ledger.claim_with_ticket(delivery_id, self.owner, self.settings.lease_seconds, now)
+        if claimed is None:
             return self._not_claimed(delivery_id, now)
+        delivery, ticket = claimed
         channel_cls = get_channel_class(delivery.channel)
         if channel_cls is None or not channel_cls.enabled(self.settings.env):
             missing = channel_cls.missing(self.settings.env) if channel_cls else []
@@ -146,9 +176,12 @@ class Deliverer:
             reason = f"channel {delivery.channel!r} is not configured in this worker; {hint} where the worker runs"
             self.ledger.finish(delivery.id, self.owner, "failed", reason, self.clock())
             return "failed"
-        channel = channel_cls(self.settings.env, clients=self.clients, origin=self.settings.origin_for(channel_cls.id))
-        ticket = self.ledger.get_ticket(delivery.ticket)
-        assert ticket is not None, "a delivery always has its ticket"
+        channel = channel_cls(
+            self.settings.env,
+            clients=self.clients,
+            origin=self.settings.origin_for(channel_cls.id),
+            state=LedgerState(self.ledger, delivery.id, self.clock),
+        )
         content = self.hitokoto.decorate(ticket.ticket, ticket.content)
         message = Message(ticket.title, content, ticket.run_id, ticket.ticket, ticket.event)
         return self._send(delivery, channel, message)
@@ -164,13 +197,13 @@ class Deliverer:
             return "not-due"
         return "skipped"
 
-    def _attempt(self, delivery: Delivery, channel: Channel, message: Message) -> None:
+    def _attempt(self, task: _Task, channel: Channel, message: Message) -> None:
         if self.halt.is_set():
             raise _Halted()
         self._take_rate_slot(channel)
         started = self.clock()
         try:
-            channel.send(message)
+            receipt = channel.send(message)
         except DeliveryError as exc:
             if self.abandoned.is_set():  # already handed back; the next worker's attempt is the one that counts
                 raise _Halted() from None
@@ -179,18 +212,41 @@ class Deliverer:
                 if isinstance(exc, RateLimitedError)
                 else ("transient" if isinstance(exc, TransientError) else "permanent")
             )
-            self.ledger.record_attempt(
-                delivery.id, self.owner, started, self.clock(), outcome, channel.redact(exc.reason)
-            )
+            task.tries += 1
+            task.unwritten = _Try(started, self.clock(), outcome, channel.redact(exc.reason))
             raise
         except Exception as exc:  # a bug in a channel must not leave the delivery in flight forever
             if self.abandoned.is_set():
                 raise _Halted() from None
             log.exception("channel %s raised unexpectedly", channel.id)
             reason = channel.redact(f"internal error in channel {channel.id}: {type(exc).__name__}: {exc}")
-            self.ledger.record_attempt(delivery.id, self.owner, started, self.clock(), "permanent", reason)
+            task.tries += 1
+            task.unwritten = _Try(started, self.clock(), "permanent", reason)
             raise PermanentError(reason or "internal error") from None
-        self.ledger.record_attempt(delivery.id, self.owner, started, self.clock(), "delivered", None)
+        task.tries += 1
+        task.unwritten = _Try(started, self.clock(), "delivered", provider_id=getattr(receipt, "provider_id", None))
+
+    def _write(self, delivery: Delivery, task: _Task, *, status: str, **outcome: Any) -> None:
+        """Write the task's last try with the delivery's new ``status`` (one ledger call), or the status alone."""
+        last = task.take()
+        if last is None:
+            if status in ("delivered", "failed"):
+                self.ledger.finish(delivery.id, self.owner, status, outcome.get("last_error"), self.clock())
+            else:
+                due, error = outcome["next_attempt_at"], outcome.get("last_error")
+                self.ledger.defer(delivery.id, self.owner, due, error, self.clock(), retrying=status == "retrying")
+            return
+        self.ledger.settle(
+            delivery.id,
+            self.owner,
+            last.started,
+            last.finished,
+            last.outcome,
+            last.error,
+            status=status,
+            provider_id=last.provider_id,
+            **outcome,
+        )
 
     def _take_rate_slot(self, channel: Channel) -> None:
         limit = channel.rate_limit
@@ -217,58 +273,63 @@ class Deliverer:
             return False
         return exc.retry_after is None or exc.retry_after <= self.settings.try_wait_max
 
-    def _renew(self, delivery: Delivery) -> Callable[[RetryCallState], None]:
-        def renew(_: RetryCallState) -> None:
+    def _before_retry(self, delivery: Delivery, task: _Task) -> Callable[[RetryCallState], None]:
+        def write_and_renew(_: RetryCallState) -> None:
+            last = task.take()
+            if last is not None:
+                self.ledger.record_attempt(delivery.id, last.started, last.finished, last.outcome, last.error)
             self.ledger.renew_lease(delivery.id, self.owner, self.settings.lease_seconds, self.clock())
 
-        return renew
+        return write_and_renew
 
     def _send(self, delivery: Delivery, channel: Channel, message: Message) -> str:
+        task = _Task()
         retrying = Retrying(
             stop=stop_after_attempt(self.settings.try_attempts),
             retry=retry_if_exception(self._retry_inline),
             wait=self._tenacity_wait,
             sleep=self._pause,
-            before_sleep=self._renew(delivery),
+            before_sleep=self._before_retry(delivery, task),
             reraise=True,
         )
         try:
-            retrying(self._attempt, delivery, channel, message)
+            retrying(self._attempt, task, channel, message)
         except _Halted as halted:
-            return self._release(delivery, halted.resume_at)
+            return self._release(delivery, task, halted.resume_at)
         except _Defer as deferral:
             now = self.clock()
             self.ledger.defer(delivery.id, self.owner, now + deferral.wait, None, now, retrying=False)
             self.enqueue(delivery.id, deferral.wait)
             return "deferred"
         except PermanentError as exc:
-            self.ledger.finish(delivery.id, self.owner, "failed", channel.redact(exc.reason), self.clock())
+            self._write(delivery, task, status="failed", last_error=channel.redact(exc.reason))
             return "failed"
         except TransientError as exc:
             if self.halt.is_set():  # failed as we stop: the next worker tries again when tenacity would have
                 asked = exc.retry_after
-                return self._release(delivery, None if asked is None else self.clock() + asked)
-            return self._reschedule(delivery, channel, exc)
-        self.ledger.finish(delivery.id, self.owner, "delivered", None, self.clock())
+                return self._release(delivery, task, None if asked is None else self.clock() + asked)
+            return self._reschedule(delivery, task, channel, exc)
+        self._write(delivery, task, status="delivered")
         return "delivered"
 
-    def _release(self, delivery: Delivery, resume_at: float | None) -> str:
+    def _release(self, delivery: Delivery, task: _Task, resume_at: float | None) -> str:
         """Hand a claimed delivery back to the queue as the worker stops, due at ``resume_at`` (or now)."""
-        if self.abandoned.is_set():
-            return "released"  # Worker.stop already released and re-enqueued it
+        if self.abandoned.is_set():  # Worker.stop already released and re-enqueued it
+            last = task.take()
+            if last is not None:
+                self.ledger.record_attempt(delivery.id, last.started, last.finished, last.outcome, last.error)
+            return "released"
         now = self.clock()
         due = max(resume_at or now, now)
-        current = self.ledger.get_delivery(delivery.id)
-        attempts = current.attempts if current else delivery.attempts
-        self.ledger.defer(delivery.id, self.owner, due, None, now, retrying=attempts > 0)
+        attempts = delivery.attempts + task.tries
+        self._write(delivery, task, status="retrying" if attempts > 0 else "pending", next_attempt_at=due)
         self.enqueue(delivery.id, due - now)
         return "released"
 
-    def _reschedule(self, delivery: Delivery, channel: Channel, exc: TransientError) -> str:
+    def _reschedule(self, delivery: Delivery, task: _Task, channel: Channel, exc: TransientError) -> str:
         """Give the worker back; try again later with a growing delay, or give up past the maximum age."""
         now = self.clock()
-        current = self.ledger.get_delivery(delivery.id)
-        attempts = current.attempts if current else delivery.attempts + 1
+        attempts = delivery.attempts + task.tries
         rounds = max(0, attempts // self.settings.try_attempts - 1)
         delay = min(self.settings.retry_base * 2**rounds, self.settings.retry_max_delay)
         if exc.retry_after is not None:  # the provider said how long: never come back sooner
@@ -277,8 +338,8 @@ class Deliverer:
         if now + delay > delivery.age_base + self.settings.max_age:
             hours = self.settings.max_age / 3600
             final = f"gave up after {attempts} attempts over {hours:g}h; last error: {reason}"
-            self.ledger.finish(delivery.id, self.owner, "failed", final, now)
+            self._write(delivery, task, status="failed", last_error=final)
             return "failed"
-        self.ledger.defer(delivery.id, self.owner, now + delay, reason, now, retrying=True)
+        self._write(delivery, task, status="retrying", next_attempt_at=now + delay, last_error=reason)
         self.enqueue(delivery.id, delay)
         return "retrying"

@@ -1,12 +1,18 @@
-"""Chronocat sends one request per target; an inline retry resends only to the targets that failed."""
+"""Chronocat sends one request per target; a retry, inline or rescheduled, resends only to the targets owed."""
 
 from __future__ import annotations
+
+import time
+from collections import Counter
 
 import pytest
 
 from mcp_push.channels import HttpClients, PermanentError, TransientError
 from mcp_push.channels.base import Message
 from mcp_push.channels.chronocat import Chronocat, parse_targets
+from mcp_push.storage import NewTicket, SqliteLedger
+from mcp_push.tasks.delivery import Deliverer
+from tests.conftest import FakeClock, settings_for
 from tests.fakes.chronocat import TOKEN, FakeChronocat
 
 MESSAGE = Message("Build finished", "All tests passed.", ticket="tk-1")
@@ -70,3 +76,32 @@ def test_no_target_is_permanent(fake) -> None:
     with pytest.raises(PermanentError, match="CHRONOCAT_QQ"):
         channel(fake.url, "qq=1").send(MESSAGE)
     assert fake.requests == []
+
+
+def test_a_rescheduled_delivery_does_not_resend_to_served_targets(fake, tmp_path) -> None:
+    """Progress is in the ledger: the retry hours later (a new channel object, as in another worker) skips 111."""
+    env = {"CHRONOCAT_URL": fake.url, "CHRONOCAT_QQ": "user_id=111;group_id=222", "CHRONOCAT_TOKEN": TOKEN}
+    settings = settings_for(tmp_path / "home", env)
+    ledger = SqliteLedger(settings.ledger_path)
+    clients, clock, enqueued = HttpClients(5), FakeClock(time.time()), []
+    deliverer = Deliverer(
+        settings, ledger, clients, "w", lambda i, d: enqueued.append((i, d)), clock=clock, sleep=clock.sleep
+    )
+    try:
+        record, _ = ledger.create_ticket(NewTicket("tk-1", "run-1", "Build", "done", clock(), ("chronocat",)))
+        did = record.deliveries[0].id
+        fake.script("ok")
+        fake.default_mode = "transient"  # group 222 stays down for this whole task
+        assert deliverer.run(did) == "retrying"
+        assert ledger.targets_done(did) == {"user:111"}
+        fake.default_mode = "ok"
+        clock.now = enqueued[-1][1] + clock.now + 1
+        assert deliverer.run(did) == "delivered"
+        per_target = Counter(r.json()["peer"]["peerUin"] for r in fake.requests)
+        assert per_target["111"] == 1 and per_target["222"] == settings.try_attempts + 1
+        assert fake.problems == []
+        d = ledger.get_delivery(did)
+        assert d and d.status == "delivered" and d.provider_id == "7301234567890123456"
+    finally:
+        clients.close()
+        ledger.close()

@@ -1,13 +1,18 @@
-"""WeCom application: the cached access token, its refresh on 40014/42001, QYWX_AM parsing."""
+"""WeCom application: the shared access token, its refresh on 40014/42001, partial receipts, QYWX_AM parsing."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
 
-from mcp_push.channels import HttpClients, Message, PermanentError, wecom_app
+from mcp_push.channels import HttpClients, Message, PermanentError
+from mcp_push.channels.base import MemoryState
+from mcp_push.channels.seal import seal
 from mcp_push.channels.wecom_app import WeComApp
+from mcp_push.storage import NewTicket, SqliteLedger
+from mcp_push.storage.state import LedgerState
 from tests.fakes.wecom_app import AGENTID, CORPID, CORPSECRET, TOKEN_PREFIX, TOUSER, FakeWeComApp
 
 AM = f"{CORPID},{CORPSECRET},{TOUSER},{AGENTID}"
@@ -16,11 +21,11 @@ MESSAGE = Message("Build finished", "All 42 tests passed.")
 
 @pytest.fixture
 def fake() -> Iterator[FakeWeComApp]:
-    wecom_app._TOKENS.clear()
+    MemoryState.forget()
     fake = FakeWeComApp().start()
     yield fake
     fake.stop()
-    wecom_app._TOKENS.clear()
+    MemoryState.forget()
 
 
 def make(fake: FakeWeComApp, clients: HttpClients, am: str = AM) -> WeComApp:
@@ -29,7 +34,7 @@ def make(fake: FakeWeComApp, clients: HttpClients, am: str = AM) -> WeComApp:
 
 def test_one_gettoken_serves_two_sends(fake: FakeWeComApp, clients: HttpClients) -> None:
     assert make(fake, clients).send(MESSAGE).provider_id == "msgid-x1Y2z3"
-    make(fake, clients).send(MESSAGE)  # a new channel object: the cache is per process
+    make(fake, clients).send(MESSAGE)  # a new channel object without a ledger: the cache is per process
     assert len(fake.token_requests) == 1
     assert len(fake.requests) == 2
     assert fake.problems == []
@@ -102,3 +107,50 @@ def test_malformed_qywx_am_is_reported_missing() -> None:
     assert not WeComApp.enabled(env)
     assert WeComApp.missing(env) == ["QYWX_AM (as corpid,corpsecret,touser,agentid[,media_id])"]
     assert WeComApp.enabled({"QYWX_AM": AM})
+
+
+def test_three_deliveries_in_three_processes_fetch_one_token(fake: FakeWeComApp, tmp_path) -> None:
+    """As three `mcp-push send` in a row: separate ledger handles and channel objects share one token."""
+    path = tmp_path / "ledger.sqlite3"
+    for n in range(3):
+        ledger = SqliteLedger(path)  # a new process opens the ledger anew
+        record, _ = ledger.create_ticket(NewTicket(f"tk-{n}", "run-1", "Build", "done", time.time(), ("wecom_app",)))
+        clients = HttpClients(5)
+        try:
+            state = LedgerState(ledger, record.deliveries[0].id)
+            WeComApp({"QYWX_AM": AM}, clients=clients, origin=fake.url, state=state).send(MESSAGE)
+        finally:
+            clients.close()
+            ledger.close()
+    assert len(fake.token_requests) == 1 and len(fake.requests) == 3
+    assert fake.problems == []
+    ledger = SqliteLedger(path)
+    cached = ledger.dump_table("channel_cache")
+    ledger.close()
+    assert len(cached) == 1
+    stored = repr(cached)
+    assert TOKEN_PREFIX not in stored and CORPSECRET not in stored and CORPID not in stored  # sealed, key hashed
+
+
+def test_a_token_sealed_with_another_secret_is_not_used(fake: FakeWeComApp, clients: HttpClients) -> None:
+    state = MemoryState()
+    make(fake, clients).send(MESSAGE)
+    key = make(fake, clients)._cache_key()
+    state.cache(key, seal("someone else's secret", f"{TOKEN_PREFIX}-forged"), 600)
+    WeComApp({"QYWX_AM": AM}, clients=clients, origin=fake.url, state=state).send(MESSAGE)
+    assert len(fake.token_requests) == 2 and fake.problems == []
+
+
+def test_partial_delivery_names_the_missed_users_and_a_retry_sends_only_to_them(
+    fake: FakeWeComApp, clients: HttpClients
+) -> None:
+    fake.invalid_users = {"LiSi"}
+    state = MemoryState()
+    with pytest.raises(PermanentError, match="delivered to 1 of 2 recipients; not to user LiSi"):
+        WeComApp({"QYWX_AM": AM}, clients=clients, origin=fake.url, state=state).send(MESSAGE)
+    assert state.done_targets() == {"user:ZhangSan"}
+    fake.invalid_users = set()  # the admin added LiSi to the visible range; the user retries the dead letter
+    WeComApp({"QYWX_AM": AM}, clients=clients, origin=fake.url, state=state).send(MESSAGE)
+    assert [r.json()["touser"] for r in fake.requests] == ["ZhangSan|LiSi", "LiSi"]
+    assert state.done_targets() == {"user:ZhangSan", "user:LiSi"}
+    assert fake.problems == []

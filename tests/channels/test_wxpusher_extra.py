@@ -5,7 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from mcp_push.channels import HttpClients, Message, PermanentError, RateLimitedError
+from mcp_push.channels import HttpClients, Message, PermanentError, RateLimitedError, TransientError
+from mcp_push.channels.base import MemoryState
 from mcp_push.channels.wxpusher import WxPusher
 from tests.fakes.wxpusher import APP_TOKEN, UID, FakeWxPusher
 
@@ -41,3 +42,24 @@ def test_answers(clients: HttpClients) -> None:
         channel.interpret(httpx.Response(200, json=failed))
     assert WxPusher.rate_limit is not None and (WxPusher.rate_limit.count, WxPusher.rate_limit.per) == (2, 1)
     assert APP_TOKEN not in channel.rate_key()
+
+
+def test_partial_delivery_names_the_recipient_missed_and_a_retry_sends_only_to_it(clients: HttpClients) -> None:
+    fake = FakeWxPusher().start()
+    try:
+        fake.unreached = {UID: (1004, "用户已取消关注")}
+        state = MemoryState()
+        with pytest.raises(PermanentError, match=f"did not reach 1 of 2 recipients: uid {UID}: 用户已取消关注"):
+            WxPusher(ENV, clients=clients, origin=fake.url, state=state).send(Message("Build", "done"))
+        assert state.done_targets() == {"topic:123"}
+        fake.unreached = {UID: (1009, "busy")}  # not reached for now: worth another try
+        with pytest.raises(TransientError):
+            WxPusher(ENV, clients=clients, origin=fake.url, state=state).send(Message("Build", "done"))
+        fake.unreached = {}
+        receipt = WxPusher(ENV, clients=clients, origin=fake.url, state=state).send(Message("Build", "done"))
+        assert receipt.provider_id == "5123"
+        asked = [(r.json()["uids"], r.json()["topicIds"]) for r in fake.requests]
+        assert asked == [([UID], [123]), ([UID], []), ([UID], [])]
+        assert fake.problems == []
+    finally:
+        fake.stop()

@@ -33,8 +33,16 @@ class FakeWeComApp(FakeProvider):
         self.valid_tokens: set[str] = set()
         self.expired_tokens: set[str] = set()
         self.expires_in = 7200
+        self.invalid_users: set[str] = set()  # users WeCom reports in ``invaliduser``
         self._serial = itertools.count(1)
         super().__init__()
+
+    def reply_for(self, mode: str, request: Recorded) -> Reply:
+        """As WeCom answers a send that reached only some users: ``invaliduser`` names the others."""
+        invalid = [u for u in str(request.json().get("touser", "")).split("|") if u in self.invalid_users]
+        if mode == "ok" and invalid:
+            return Reply(200, {"errcode": 0, "errmsg": "ok", "invaliduser": "|".join(invalid), "msgid": "msgid-part"})
+        return super().reply_for(mode, request)
 
     def expire_tokens(self) -> None:
         """Every token issued so far is now answered with 42001."""
@@ -64,7 +72,8 @@ class FakeWeComApp(FakeProvider):
         if token not in self.valid_tokens:
             raise Rejected("bad token", Reply(200, {"errcode": 40014, "errmsg": "invalid access_token"}))
         body = request.json()
-        if body.get("touser") != TOUSER or str(body.get("agentid")) != AGENTID:
+        asked = str(body.get("touser") or "").split("|")
+        if not set(asked) <= set(TOUSER.split("|")) or "" in asked or str(body.get("agentid")) != AGENTID:
             raise Rejected(f"bad recipients {body}", Reply(200, {"errcode": 40056, "errmsg": "invalid agentid"}))
         kind = body.get("msgtype")
         if kind == "text":

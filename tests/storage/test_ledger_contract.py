@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -105,11 +106,11 @@ def test_finish_and_attempts(ledger: Ledger) -> None:
     record, _ = ledger.create_ticket(new(channels=("ntfy", "telegram")))
     a, b = (d.id for d in record.deliveries)
     ledger.claim(a, "w", 30, NOW)
-    ledger.record_attempt(a, "w", NOW, NOW + 1, "transient", "HTTP 502")
-    ledger.record_attempt(a, "w", NOW + 2, NOW + 3, "delivered", None)
+    ledger.record_attempt(a, NOW, NOW + 1, "transient", "HTTP 502")
+    ledger.record_attempt(a, NOW + 2, NOW + 3, "delivered", None)
     ledger.finish(a, "w", "delivered", None, NOW + 3)
     ledger.claim(b, "w", 30, NOW)
-    ledger.record_attempt(b, "w", NOW, NOW + 1, "permanent", "chat not found")
+    ledger.record_attempt(b, NOW, NOW + 1, "permanent", "chat not found")
     ledger.finish(b, "w", "failed", "chat not found", NOW + 1)
     da, db = ledger.get_delivery(a), ledger.get_delivery(b)
     assert da and (da.status, da.attempts, da.delivered_at) == ("delivered", 2, NOW + 3)
@@ -221,7 +222,7 @@ def test_requeue_failed_and_attempts_timeline(ledger: Ledger) -> None:
     a, b = (d.id for d in record.deliveries)
     for did in (a, b):
         ledger.claim(did, "w", 30, NOW)
-        ledger.record_attempt(did, "w", NOW, NOW + 1, "permanent", "bad token")
+        ledger.record_attempt(did, NOW, NOW + 1, "permanent", "bad token")
         ledger.finish(did, "w", "failed", "bad token", NOW + 1)
     assert ledger.requeue_failed(NOW + 10, channel="telegram") == [b]
     d = ledger.get_delivery(b)
@@ -239,7 +240,7 @@ def test_purge_removes_only_old_settled_tickets(ledger: Ledger) -> None:
     old, _ = ledger.create_ticket(new("tk-old", created_at=NOW - 1000))
     for d in old.deliveries:
         ledger.claim(d.id, "w", 30, NOW)
-        ledger.record_attempt(d.id, "w", NOW, NOW, "delivered", None)
+        ledger.record_attempt(d.id, NOW, NOW, "delivered", None)
         ledger.finish(d.id, "w", "delivered", None, NOW)
     ledger.create_ticket(new("tk-old-open", created_at=NOW - 1000))
     ledger.create_ticket(new("tk-new", created_at=NOW))
@@ -256,8 +257,8 @@ def test_recent_runs_and_outcome_counts(ledger: Ledger) -> None:
     assert ledger.recent_run_ids(1) == ["run-b"]
     did = record.deliveries[0].id
     ledger.claim(did, "w", 30, NOW)
-    ledger.record_attempt(did, "w", NOW, NOW + 3601, "transient", "503")
-    ledger.record_attempt(did, "w", NOW, NOW + 3602, "delivered", None)
+    ledger.record_attempt(did, NOW, NOW + 3601, "transient", "503")
+    ledger.record_attempt(did, NOW, NOW + 3602, "delivered", None)
     counts = ledger.outcome_counts(NOW, 3600)
     slot = (NOW + 3601) // 3600 * 3600
     assert sorted(counts) == [("ntfy", slot, "delivered", 1), ("ntfy", slot, "transient", 1)]
@@ -269,3 +270,104 @@ def test_sweep_without_unclaimed_returns_only_expired_leases(ledger: Ledger) -> 
     ledger.claim(expired, "dead", 10, NOW)
     assert ledger.due_for_sweep(NOW + 100, stale_after=30, unclaimed=False) == [expired]
     assert ledger.due_for_sweep(NOW + 100, stale_after=30) == [waiting, expired]
+
+
+def test_per_target_progress_is_kept_and_purged_with_its_delivery(ledger: Ledger) -> None:
+    record, _ = ledger.create_ticket(new(channels=("chronocat", "ntfy"), created_at=NOW - 1000))
+    a, b = (d.id for d in record.deliveries)
+    assert ledger.targets_done(a) == set()
+    ledger.mark_target_done(a, "group:1", NOW)
+    ledger.mark_target_done(a, "group:1", NOW + 1)  # idempotent
+    ledger.mark_target_done(a, "user:2", NOW + 2)
+    assert ledger.targets_done(a) == {"group:1", "user:2"}
+    assert ledger.targets_done(b) == set()
+    for did in (a, b):
+        ledger.claim(did, "w", 30, NOW)
+        ledger.finish(did, "w", "delivered", None, NOW + 3)
+    assert ledger.purge(NOW - 10) == 1
+    assert ledger.targets_done(a) == set()
+
+
+def test_channel_cache_expires_and_is_shared(ledger: Ledger) -> None:
+    assert ledger.cache_get("wecom_app:token:abc", NOW) is None
+    ledger.cache_put("wecom_app:token:abc", "t-1", NOW + 7200)
+    assert ledger.cache_get("wecom_app:token:abc", NOW + 7199) == "t-1"
+    assert ledger.cache_get("wecom_app:token:abc", NOW + 7200) is None  # expired
+    ledger.cache_put("wecom_app:token:abc", "t-2", NOW + 9000)  # a refresh replaces it
+    assert ledger.cache_get("wecom_app:token:abc", NOW + 7200) == "t-2"
+    ledger.cache_put("other", "x", NOW - 100)
+    ledger.purge(NOW)  # expired rows go; live ones stay
+    assert ledger.cache_get("wecom_app:token:abc", NOW) == "t-2"
+    ledger.cache_put("other", "y", NOW + 1)
+    assert ledger.cache_get("other", NOW) == "y"
+
+
+def test_claim_with_ticket_reads_the_ticket_in_the_same_step(ledger: Ledger) -> None:
+    record, _ = ledger.create_ticket(new(channels=("ntfy",), event="end", data={"k": [1, 2]}))
+    did = record.deliveries[0].id
+    claimed = ledger.claim_with_ticket(did, "w", 30, NOW)
+    assert claimed is not None
+    delivery, ticket = claimed
+    assert (delivery.id, delivery.status, delivery.lease_owner) == (did, "in_flight", "w")
+    assert (ticket.ticket, ticket.title, ticket.content, ticket.event, ticket.data) == (
+        "tk-1",
+        "Title",
+        "Content",
+        "end",
+        {"k": [1, 2]},
+    )
+    assert ticket.created_at == NOW and ticket.deliveries == ()
+    assert ledger.claim_with_ticket(did, "other", 30, NOW + 1) is None  # held by w
+
+
+def test_settle_writes_the_attempt_and_the_outcome_together(ledger: Ledger) -> None:
+    record, _ = ledger.create_ticket(new(channels=("telegram", "ntfy", "bark", "slack")))
+    ok, retry, failed, lost = (d.id for d in record.deliveries)
+    for did in (ok, retry, failed, lost):
+        ledger.claim(did, "w", 10, NOW)
+    ledger.settle(ok, "w", NOW, NOW + 1, "delivered", None, status="delivered", provider_id="4242")
+    ledger.settle(retry, "w", NOW, NOW + 1, "transient", "HTTP 502", status="retrying", next_attempt_at=NOW + 60)
+    ledger.settle(failed, "w", NOW, NOW + 1, "transient", "503", status="failed", last_error="gave up: 503")
+    ledger.claim(lost, "other", 10, NOW + 11)  # our lease expired and another worker took it
+    ledger.settle(lost, "w", NOW, NOW + 12, "transient", "late 503", status="retrying", next_attempt_at=NOW + 60)
+    d = {did: ledger.get_delivery(did) for did in (ok, retry, failed, lost)}
+    assert all(x is not None for x in d.values())
+    assert (d[ok].status, d[ok].attempts, d[ok].provider_id, d[ok].delivered_at) == ("delivered", 1, "4242", NOW + 1)
+    assert (d[retry].status, d[retry].next_attempt_at, d[retry].last_error) == ("retrying", NOW + 60, "HTTP 502")
+    assert (d[failed].status, d[failed].last_error, d[failed].lease_owner) == ("failed", "gave up: 503", None)
+    assert (d[lost].status, d[lost].lease_owner, d[lost].attempts) == ("in_flight", "other", 1)  # counted, not settled
+    timeline = [(t.channel, t.outcome, t.error) for t in ledger.attempts("tk-1")]
+    assert timeline == [
+        ("telegram", "delivered", None),
+        ("ntfy", "transient", "HTTP 502"),
+        ("bark", "transient", "503"),
+        ("slack", "transient", "late 503"),
+    ]
+    with pytest.raises(ValueError):
+        ledger.settle(ok, "w", NOW, NOW, "delivered", None, status="in_flight")
+
+
+def test_a_success_is_settled_even_after_the_lease_was_lost(ledger: Ledger) -> None:
+    record, _ = ledger.create_ticket(new(channels=("ntfy",)))
+    did = record.deliveries[0].id
+    ledger.claim(did, "slow", 10, NOW)
+    ledger.claim(did, "other", 10, NOW + 11)
+    ledger.settle(did, "slow", NOW, NOW + 12, "delivered", None, status="delivered", provider_id="m-1")
+    d = ledger.get_delivery(did)
+    assert d and (d.status, d.provider_id, d.lease_owner) == ("delivered", "m-1", None)
+
+
+def test_a_newer_schema_is_reported_and_left_alone(ledger: Ledger, caplog: pytest.LogCaptureFixture) -> None:
+    from mcp_push.storage.sql import MIGRATIONS, SqlLedger
+
+    assert isinstance(ledger, SqlLedger)
+    with ledger._write() as conn:
+        ledger._set_schema_version(conn, len(MIGRATIONS) + 1)  # as a newer mcp-push would leave it
+    where = getattr(ledger, "path", None) or ledger.url  # type: ignore[attr-defined]
+    with caplog.at_level(logging.WARNING, logger="mcp_push.storage.sql"):
+        again = type(ledger)(where)
+    try:
+        assert f"newer than this mcp-push knows ({len(MIGRATIONS)})" in caplog.text
+        assert again.create_ticket(new("tk-after"))[1]  # still usable
+    finally:
+        again.close()

@@ -1,0 +1,583 @@
+"""The ledger in SQL, written once for SQLite and PostgreSQL.
+
+Every statement here reads the same in both dialects: it is written with ``?`` placeholders
+(a dialect converts them) and the status words of ``mcp_push.views``. A dialect supplies
+only what truly differs: its connections and transactions, the column types of the
+migrations, where the schema version lives, the column that orders tickets by insertion,
+how a list of ids is bound, a lock for writers that race (a no-op where one file lock
+already serializes every writer) and the time-bucket expression. No ORM: plain SQL, a
+few hooks.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import fields
+from typing import Any, ClassVar, Protocol
+
+from mcp_push.storage.base import (
+    TICKET_COLUMNS,
+    Attempt,
+    Delivery,
+    Ledger,
+    NewTicket,
+    TicketRecord,
+    delivery_from_row,
+    ticket_from_rows,
+)
+from mcp_push.views import DELIVERED, FAILED, IN_FLIGHT, OPEN, PENDING, RETRYING, SETTLED
+
+log = logging.getLogger(__name__)
+
+
+def literals(words: Sequence[str]) -> str:
+    """``('a', 'b')`` for status words written into SQL (partial indexes need literals, not parameters)."""
+    return "(" + ", ".join(f"'{w}'" for w in words) + ")"
+
+
+_OPEN, _SETTLED = literals(OPEN), literals(SETTLED)
+
+# Versioned migrations: entry N brings a database from schema version N to N+1. Column types
+# are the dialect's (``{real}``, ``{id}``, ``{ref}``; ``{seq}`` is PostgreSQL's stand-in for rowid).
+MIGRATIONS: tuple[str, ...] = (
+    f"""
+    CREATE TABLE tickets (
+        ticket TEXT PRIMARY KEY,{{seq}}
+        run_id TEXT NOT NULL,
+        event TEXT,
+        title TEXT NOT NULL,
+        content TEXT NOT NULL,
+        data TEXT,
+        reason TEXT,
+        idempotency_key TEXT UNIQUE,
+        created_at {{real}} NOT NULL
+    );
+    CREATE INDEX tickets_run ON tickets (run_id, created_at);
+    CREATE TABLE deliveries (
+        id {{id}},
+        ticket TEXT NOT NULL REFERENCES tickets (ticket),
+        channel TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        created_at {{real}} NOT NULL,
+        updated_at {{real}} NOT NULL,
+        delivered_at {{real}},
+        next_attempt_at {{real}},
+        lease_owner TEXT,
+        lease_until {{real}},
+        enqueued_at {{real}},
+        UNIQUE (ticket, channel)
+    );
+    CREATE INDEX deliveries_open ON deliveries (status) WHERE status NOT IN {_SETTLED};
+    CREATE TABLE attempts (
+        id {{id}},
+        delivery_id {{ref}} NOT NULL REFERENCES deliveries (id),
+        started_at {{real}} NOT NULL,
+        finished_at {{real}} NOT NULL,
+        outcome TEXT NOT NULL,
+        error TEXT
+    );
+    CREATE INDEX attempts_delivery ON attempts (delivery_id);
+    CREATE TABLE rate_slots (key TEXT NOT NULL, at {{real}} NOT NULL);
+    CREATE INDEX rate_slots_key ON rate_slots (key, at);
+    CREATE TABLE workers (worker_id TEXT PRIMARY KEY, seen_at {{real}} NOT NULL, info TEXT);
+    """,
+    """
+    ALTER TABLE tickets ADD COLUMN fingerprint TEXT;
+    CREATE INDEX tickets_fingerprint ON tickets (fingerprint, created_at);
+    ALTER TABLE deliveries ADD COLUMN requeued_at {real};
+    CREATE INDEX attempts_finished ON attempts (finished_at);
+    """,
+    """
+    ALTER TABLE deliveries ADD COLUMN provider_id TEXT;
+    CREATE TABLE delivery_targets (
+        delivery_id {ref} NOT NULL REFERENCES deliveries (id),
+        target TEXT NOT NULL,
+        done_at {real} NOT NULL,
+        PRIMARY KEY (delivery_id, target)
+    );
+    CREATE TABLE channel_cache (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at {real} NOT NULL);
+    """,
+)
+
+# Lock namespaces for writers that race on a dialect without one global write lock.
+MIGRATE, RATE, DEDUPE = "mcp-push:migrate", "mcp-push:rate", "mcp-push:dedupe"
+
+# Rows of a table as ``dump_table`` lists them (tests and tools; never on the hot path).
+DUMP_ORDER = {
+    "tickets": None,  # the dialect's insertion order
+    "deliveries": "id",
+    "attempts": "id",
+    "rate_slots": "key, at",
+    "workers": "worker_id",
+    "delivery_targets": "delivery_id, target",
+    "channel_cache": "key",
+}
+
+_INSERT_ATTEMPT = "INSERT INTO attempts (delivery_id, started_at, finished_at, outcome, error) VALUES (?, ?, ?, ?, ?)"
+_COUNT_ATTEMPT = (
+    "UPDATE deliveries SET attempts = attempts + 1, last_error = coalesce(CAST(? AS TEXT), last_error),"
+    " updated_at = ? WHERE id = ?"
+)
+_RELEASE = "lease_owner = NULL, lease_until = NULL"
+_CLAIM = f"""UPDATE deliveries SET status = '{IN_FLIGHT}', lease_owner = ?, lease_until = ?, updated_at = ?
+    WHERE id = ? AND (
+        (status IN {_OPEN} AND (next_attempt_at IS NULL OR next_attempt_at <= ?))
+        OR (status = '{IN_FLIGHT}' AND lease_until < ?))
+    RETURNING *"""
+_TICKET_FIELDS = tuple(f.name for f in fields(TicketRecord) if f.name != "deliveries")
+_TICKET_AS = ", ".join(f"t.{column} AS t_{column}" for column in _TICKET_FIELDS)
+
+
+def _claim_params(delivery_id: int, owner: str, lease_seconds: float, now: float) -> tuple[Any, ...]:
+    return (owner, float(now + lease_seconds), float(now), delivery_id, float(now), float(now))
+
+
+class Cursor(Protocol):
+    rowcount: int
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """What the shared statements need of a connection: ``execute`` with ``?`` placeholders."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Cursor: ...
+
+
+def _settle_sql(
+    status: str, owner: str, error: str | None, now: float, next_attempt_at: float | None, provider_id: str | None
+) -> tuple[str, tuple[Any, ...], str, tuple[Any, ...]]:
+    """(SET clause, its params, extra WHERE condition, its params) that settle a claimed delivery.
+
+    A success is the truth even if our lease ran out meanwhile; a failure or a deferral only
+    counts while we still hold the delivery (another worker may have taken it over).
+    """
+    if status == DELIVERED:
+        sets = f"status = '{DELIVERED}', delivered_at = ?, provider_id = ?, next_attempt_at = NULL"
+        return sets, (now, provider_id), "", ()
+    if status == FAILED:
+        sets = f"status = '{FAILED}', delivered_at = NULL, last_error = ?, next_attempt_at = NULL"
+        return sets, (error,), " AND lease_owner = ?", (owner,)
+    if status in (PENDING, RETRYING) and next_attempt_at is not None:
+        sets = "status = ?, next_attempt_at = ?, enqueued_at = ?, last_error = coalesce(CAST(? AS TEXT), last_error)"
+        where = f" AND lease_owner = ? AND status = '{IN_FLIGHT}'"
+        return sets, (status, next_attempt_at, next_attempt_at, error), where, (owner,)
+    raise ValueError(f"a delivery settles as delivered, failed, pending or retrying (with a time), not {status!r}")
+
+
+class SqlLedger(Ledger):
+    """The shared statements; a dialect subclass supplies connections and the hooks below."""
+
+    TYPES: ClassVar[dict[str, str]]  # column types for MIGRATIONS: real, id, ref, seq
+    ORDER: ClassVar[str]  # the column that orders tickets by insertion (rowid, seq)
+    BUCKET: ClassVar[str]  # the start of ``finished_at``'s time bucket of ``?`` seconds (two parameters)
+
+    # --- dialect hooks ------------------------------------------------------------
+    @abstractmethod
+    def _read(self) -> AbstractContextManager[Connection]:
+        """A connection for reads (and single statements where the dialect commits each one)."""
+
+    @abstractmethod
+    def _write(self) -> AbstractContextManager[Connection]:
+        """A connection inside one write transaction: committed on success, rolled back on error."""
+
+    def _write_one(self) -> AbstractContextManager[Connection]:
+        """A connection for one write statement (PostgreSQL: autocommit, one round trip)."""
+        return self._write()
+
+    def _lock(self, conn: Connection, namespace: str, subject: str) -> None:
+        """Serialize writers of ``subject`` until the transaction ends (SQLite's write lock already does)."""
+
+    @abstractmethod
+    def _schema_version(self, conn: Connection) -> int: ...
+
+    @abstractmethod
+    def _set_schema_version(self, conn: Connection, version: int) -> None: ...
+
+    @abstractmethod
+    def _in(self, column: str, values: Sequence[Any]) -> tuple[str, Any]:
+        """A predicate "``column`` is one of ``values``" and the one parameter it binds."""
+
+    def _settled(self, conn: Connection, tickets: list[str]) -> list[str]:
+        """Of tickets found settled, those still settled now that the purge holds its locks."""
+        return tickets
+
+    def _record_and_update(self, attempt: tuple[Any, ...], update: str, params: tuple[Any, ...]) -> int:
+        """Insert an attempt row and run ``update`` atomically; return the rows ``update`` changed."""
+        with self._write() as conn:
+            conn.execute(_INSERT_ATTEMPT, attempt)
+            return conn.execute(update, params).rowcount
+
+    # --- schema -----------------------------------------------------------------------
+    def _upgrade(self, conn: Connection) -> None:
+        """Apply the migrations this database lacks (the caller holds the migration lock)."""
+        version = self._schema_version(conn)
+        if version > len(MIGRATIONS):
+            log.warning(
+                "the ledger schema is at version %d, newer than this mcp-push knows (%d)", version, len(MIGRATIONS)
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version):
+            for statement in script.format(**self.TYPES).split(";"):
+                if statement.strip():
+                    conn.execute(statement)  # DDL from this file only
+            self._set_schema_version(conn, number + 1)
+
+    # --- writing notifications --------------------------------------------------------
+    def create_ticket(self, new: NewTicket, *, dedupe_since: float | None = None) -> tuple[TicketRecord, bool]:
+        with self._write() as conn:
+            if dedupe_since is not None:
+                # Identical notifications written at the same moment by several processes: one at a time.
+                self._lock(conn, DEDUPE, new.fingerprint)
+            first = None
+            if new.idempotency_key is not None:
+                first = self._by_key(conn, new.idempotency_key)
+            if first is None and dedupe_since is not None:
+                first = conn.execute(
+                    "SELECT ticket FROM tickets WHERE fingerprint = ? AND created_at >= ?"
+                    f" ORDER BY created_at, {self.ORDER} LIMIT 1",
+                    (new.fingerprint, float(dedupe_since)),
+                ).fetchone()
+            if first is None:
+                inserted = conn.execute(
+                    f"INSERT INTO tickets ({', '.join(TICKET_COLUMNS)}) VALUES ({', '.join('?' * len(TICKET_COLUMNS))})"
+                    " ON CONFLICT (idempotency_key) DO NOTHING RETURNING ticket",
+                    new.row(),
+                ).fetchone()
+                if inserted is None:  # another process took this idempotency key meanwhile
+                    first = self._by_key(conn, new.idempotency_key)
+            if first is not None:
+                existing = self._ticket(conn, first["ticket"])
+                assert existing is not None
+                return existing, False
+            if new.channels:
+                created = float(new.created_at)
+                conn.execute(
+                    "INSERT INTO deliveries (ticket, channel, status, created_at, updated_at) VALUES "
+                    + ", ".join([f"(?, ?, '{PENDING}', ?, ?)"] * len(new.channels)),
+                    [value for channel in new.channels for value in (new.ticket, channel, created, created)],
+                )
+            record = self._ticket(conn, new.ticket)
+        assert record is not None
+        return record, True
+
+    @staticmethod
+    def _by_key(conn: Connection, key: str | None) -> Any:
+        return conn.execute("SELECT ticket FROM tickets WHERE idempotency_key = ?", (key,)).fetchone()
+
+    def run_counts(self, run_id: str, since: float) -> tuple[int, int]:
+        with self._read() as conn:
+            row = conn.execute(
+                """SELECT
+                     count(*) FILTER (WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.ticket = t.ticket)
+                                      AND coalesce(t.event, '') != 'notice') AS pushed,
+                     count(*) FILTER (WHERE t.event = 'notice') AS notices
+                   FROM tickets t WHERE t.run_id = ? AND t.created_at >= ?""",
+                (run_id, float(since)),
+            ).fetchone()
+        return int(row["pushed"]), int(row["notices"])
+
+    # --- reading -------------------------------------------------------------------------
+    @staticmethod
+    def _ticket(conn: Connection, ticket: str) -> TicketRecord | None:
+        row = conn.execute("SELECT * FROM tickets WHERE ticket = ?", (ticket,)).fetchone()
+        if row is None:
+            return None
+        deliveries = conn.execute("SELECT * FROM deliveries WHERE ticket = ? ORDER BY id", (ticket,)).fetchall()
+        return ticket_from_rows(row, deliveries)
+
+    def get_ticket(self, ticket: str) -> TicketRecord | None:
+        with self._read() as conn:
+            return self._ticket(conn, ticket)
+
+    def run_tickets(self, run_id: str) -> list[TicketRecord]:
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT * FROM tickets WHERE run_id = ? ORDER BY created_at, {self.ORDER}", (run_id,)
+            ).fetchall()
+            if not rows:
+                return []
+            deliveries = conn.execute(
+                "SELECT d.* FROM deliveries d JOIN tickets t ON t.ticket = d.ticket WHERE t.run_id = ? ORDER BY d.id",
+                (run_id,),
+            ).fetchall()
+        by_ticket: dict[str, list[Any]] = {row["ticket"]: [] for row in rows}
+        for d in deliveries:
+            by_ticket[d["ticket"]].append(d)
+        return [ticket_from_rows(row, by_ticket[row["ticket"]]) for row in rows]
+
+    def get_delivery(self, delivery_id: int) -> Delivery | None:
+        with self._read() as conn:
+            row = conn.execute("SELECT * FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
+        return None if row is None else delivery_from_row(row)
+
+    def unfinished_count(self) -> int:
+        with self._read() as conn:
+            row = conn.execute(f"SELECT count(*) AS n FROM deliveries WHERE status NOT IN {_SETTLED}").fetchone()
+        return int(row["n"])
+
+    def attempts(self, ticket: str) -> list[Attempt]:
+        with self._read() as conn:
+            rows = conn.execute(
+                """SELECT a.delivery_id, d.channel, a.started_at, a.finished_at, a.outcome, a.error
+                   FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
+                   WHERE d.ticket = ? ORDER BY a.started_at, a.id""",
+                (ticket,),
+            ).fetchall()
+        return [
+            Attempt(*(row[k] for k in ("delivery_id", "channel", "started_at", "finished_at", "outcome", "error")))
+            for row in rows
+        ]
+
+    def recent_run_ids(self, limit: int) -> list[str]:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT run_id FROM tickets GROUP BY run_id ORDER BY max(created_at) DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [row["run_id"] for row in rows]
+
+    def outcome_counts(self, since: float, bucket: float) -> list[tuple[str, float, str, int]]:
+        with self._read() as conn:
+            rows = conn.execute(
+                f"""SELECT d.channel, {self.BUCKET} AS slot, a.outcome, count(*) AS n
+                    FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
+                    WHERE a.finished_at >= ? GROUP BY d.channel, slot, a.outcome ORDER BY slot, d.channel""",
+                (float(bucket), float(bucket), float(since)),
+            ).fetchall()
+        return [(row["channel"], float(row["slot"]), row["outcome"], int(row["n"])) for row in rows]
+
+    # --- the delivery life cycle ------------------------------------------------------------
+    def mark_enqueued(self, delivery_ids: list[int], now: float) -> None:
+        if not delivery_ids:
+            return
+        predicate, ids = self._in("id", delivery_ids)
+        with self._write_one() as conn:
+            conn.execute(f"UPDATE deliveries SET enqueued_at = ? WHERE {predicate}", (float(now), ids))
+
+    def claim(self, delivery_id: int, owner: str, lease_seconds: float, now: float) -> Delivery | None:
+        # One conditional UPDATE: of concurrent claimers exactly one matches the row.
+        with self._write_one() as conn:
+            rows = conn.execute(_CLAIM, _claim_params(delivery_id, owner, lease_seconds, now)).fetchall()
+        return delivery_from_row(rows[0]) if rows else None
+
+    def claim_with_ticket(
+        self, delivery_id: int, owner: str, lease_seconds: float, now: float
+    ) -> tuple[Delivery, TicketRecord] | None:
+        row = self._claim_joined(_claim_params(delivery_id, owner, lease_seconds, now))
+        if row is None:
+            return None
+        ticket = ticket_from_rows({column: row[f"t_{column}"] for column in _TICKET_FIELDS}, ())
+        return delivery_from_row(row), ticket
+
+    def _claim_joined(self, params: tuple[Any, ...]) -> Any:
+        """The claimed delivery's row with its ticket's columns as ``t_<column>`` (None: not claimed)."""
+        with self._write() as conn:
+            claimed = conn.execute(_CLAIM, params).fetchone()
+            if claimed is None:
+                return None
+            ticket = conn.execute(f"SELECT {_TICKET_AS} FROM tickets t WHERE t.ticket = ?", (claimed["ticket"],))
+            return {**dict(claimed), **dict(ticket.fetchone())}
+
+    def renew_lease(self, delivery_id: int, owner: str, lease_seconds: float, now: float) -> bool:
+        with self._write_one() as conn:
+            cursor = conn.execute(
+                f"UPDATE deliveries SET lease_until = ? WHERE id = ? AND lease_owner = ? AND status = '{IN_FLIGHT}'",
+                (float(now + lease_seconds), delivery_id, owner),
+            )
+            return cursor.rowcount == 1
+
+    def record_attempt(self, delivery_id: int, started_at: float, now: float, outcome: str, error: str | None) -> None:
+        attempt = (delivery_id, float(started_at), float(now), outcome, error)
+        self._record_and_update(attempt, _COUNT_ATTEMPT, (error, float(now), delivery_id))
+
+    def settle(
+        self,
+        delivery_id: int,
+        owner: str,
+        started_at: float,
+        now: float,
+        outcome: str,
+        error: str | None,
+        *,
+        status: str,
+        next_attempt_at: float | None = None,
+        provider_id: str | None = None,
+        last_error: str | None = None,
+    ) -> None:
+        sets, params, where, where_params = _settle_sql(
+            status, owner, last_error or error, float(now), next_attempt_at, provider_id
+        )
+        attempt = (delivery_id, float(started_at), float(now), outcome, error)
+        update = f"UPDATE deliveries SET {sets}, attempts = attempts + 1, updated_at = ?, {_RELEASE} WHERE id = ?"
+        if not self._record_and_update(attempt, update + where, (*params, float(now), delivery_id, *where_params)):
+            # We lost the delivery to another worker: our attempt still counts, its outcome does not.
+            with self._write_one() as conn:
+                conn.execute(_COUNT_ATTEMPT, (error, float(now), delivery_id))
+
+    def finish(self, delivery_id: int, owner: str, status: str, error: str | None, now: float) -> None:
+        if status not in SETTLED:
+            raise ValueError(f"finish() takes delivered or failed, not {status!r}")
+        self._settle_only(delivery_id, _settle_sql(status, owner, error, float(now), None, None), now)
+
+    def defer(
+        self, delivery_id: int, owner: str, next_attempt_at: float, error: str | None, now: float, *, retrying: bool
+    ) -> None:
+        status = RETRYING if retrying else PENDING
+        self._settle_only(delivery_id, _settle_sql(status, owner, error, float(now), float(next_attempt_at), None), now)
+
+    def _settle_only(
+        self, delivery_id: int, parts: tuple[str, tuple[Any, ...], str, tuple[Any, ...]], now: float
+    ) -> None:
+        sets, params, where, where_params = parts
+        with self._write_one() as conn:
+            conn.execute(
+                f"UPDATE deliveries SET {sets}, updated_at = ?, {_RELEASE} WHERE id = ?{where}",
+                (*params, float(now), delivery_id, *where_params),
+            )
+
+    def targets_done(self, delivery_id: int) -> set[str]:
+        with self._read() as conn:
+            rows = conn.execute("SELECT target FROM delivery_targets WHERE delivery_id = ?", (delivery_id,))
+            return {row["target"] for row in rows}
+
+    def mark_target_done(self, delivery_id: int, target: str, now: float) -> None:
+        with self._write_one() as conn:
+            conn.execute(
+                "INSERT INTO delivery_targets (delivery_id, target, done_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (delivery_id, target) DO NOTHING",
+                (delivery_id, target, float(now)),
+            )
+
+    def release_owner(self, owner: str, now: float) -> list[int]:
+        with self._write_one() as conn:
+            rows = conn.execute(
+                f"""UPDATE deliveries SET status = CASE WHEN attempts > 0 THEN '{RETRYING}' ELSE '{PENDING}' END,
+                       {_RELEASE}, next_attempt_at = NULL, enqueued_at = NULL, updated_at = ?
+                    WHERE lease_owner = ? AND status = '{IN_FLIGHT}' RETURNING id""",
+                (float(now), owner),
+            ).fetchall()
+        return sorted(row["id"] for row in rows)
+
+    def due_for_sweep(self, now: float, stale_after: float, *, unclaimed: bool = True) -> list[int]:
+        with self._read() as conn:
+            rows = conn.execute(
+                f"""SELECT id FROM deliveries
+                    WHERE (status = '{IN_FLIGHT}' AND lease_until < ?)
+                       OR (? AND status IN {_OPEN} AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
+                           AND coalesce(enqueued_at, created_at) < ?)
+                    ORDER BY id""",
+                (float(now), bool(unclaimed), float(now), float(now - stale_after)),
+            ).fetchall()
+        return [row["id"] for row in rows]
+
+    # --- dead letters and retention ----------------------------------------------------------
+    def requeue_failed(
+        self,
+        now: float,
+        *,
+        ticket: str | None = None,
+        channel: str | None = None,
+        failed_since: float | None = None,
+    ) -> list[int]:
+        clauses, params = [f"status = '{FAILED}'"], [float(now), float(now)]
+        for clause, value in (("ticket = ?", ticket), ("channel = ?", channel), ("updated_at >= ?", failed_since)):
+            if value is not None:
+                clauses.append(clause)
+                params.append(value)
+        with self._write_one() as conn:
+            rows = conn.execute(
+                f"""UPDATE deliveries SET status = '{PENDING}', requeued_at = ?, updated_at = ?,
+                       next_attempt_at = NULL, enqueued_at = NULL, {_RELEASE}
+                    WHERE {" AND ".join(clauses)} RETURNING id""",
+                params,
+            ).fetchall()
+        return sorted(row["id"] for row in rows)
+
+    def purge(self, before: float) -> int:
+        with self._write() as conn:
+            candidates = [
+                row["ticket"]
+                for row in conn.execute(
+                    f"""SELECT ticket FROM tickets t WHERE created_at < ? AND NOT EXISTS (
+                           SELECT 1 FROM deliveries d WHERE d.ticket = t.ticket AND d.status NOT IN {_SETTLED})""",
+                    (float(before),),
+                ).fetchall()
+            ]
+            count = 0
+            doomed = self._settled(conn, candidates) if candidates else []
+            if doomed:
+                tickets, param = self._in("ticket", doomed)
+                for table in ("attempts", "delivery_targets"):
+                    conn.execute(
+                        f"DELETE FROM {table} WHERE delivery_id IN (SELECT id FROM deliveries WHERE {tickets})",
+                        (param,),
+                    )
+                conn.execute(f"DELETE FROM deliveries WHERE {tickets}", (param,))
+                count = conn.execute(f"DELETE FROM tickets WHERE {tickets}", (param,)).rowcount
+            for table, column in (("rate_slots", "at"), ("workers", "seen_at"), ("channel_cache", "expires_at")):
+                conn.execute(f"DELETE FROM {table} WHERE {column} < ?", (float(before),))
+        return count
+
+    # --- shared state between workers ----------------------------------------------------------
+    def reserve_rate(self, key: str, limit: int, per: float, now: float) -> float:
+        with self._write() as conn:
+            # Every worker on every host taking a slot of this key waits here for the others.
+            self._lock(conn, RATE, key)
+            conn.execute("DELETE FROM rate_slots WHERE key = ? AND at <= ?", (key, float(now - per)))
+            row = conn.execute(
+                "SELECT count(*) AS n, min(at) AS oldest FROM rate_slots WHERE key = ?", (key,)
+            ).fetchone()
+            if row["n"] < limit:
+                conn.execute("INSERT INTO rate_slots (key, at) VALUES (?, ?)", (key, float(now)))
+                return 0.0
+        return max(0.001, row["oldest"] + per - now)
+
+    def cache_get(self, key: str, now: float) -> str | None:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT value FROM channel_cache WHERE key = ? AND expires_at > ?", (key, float(now))
+            ).fetchone()
+        return None if row is None else row["value"]
+
+    def cache_put(self, key: str, value: str, expires_at: float) -> None:
+        with self._write_one() as conn:
+            conn.execute(
+                "INSERT INTO channel_cache (key, value, expires_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
+                (key, value, float(expires_at)),
+            )
+
+    def heartbeat(self, worker_id: str, now: float, info: str = "") -> None:
+        with self._write_one() as conn:
+            conn.execute(
+                "INSERT INTO workers (worker_id, seen_at, info) VALUES (?, ?, ?)"
+                " ON CONFLICT (worker_id) DO UPDATE SET seen_at = excluded.seen_at, info = excluded.info",
+                (worker_id, float(now), info),
+            )
+
+    def live_workers(self, now: float, within: float) -> list[str]:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT worker_id FROM workers WHERE seen_at >= ? ORDER BY worker_id", (float(now - within),)
+            ).fetchall()
+        return [row["worker_id"] for row in rows]
+
+    def forget_worker(self, worker_id: str) -> None:
+        with self._write_one() as conn:
+            conn.execute("DELETE FROM workers WHERE worker_id = ?", (worker_id,))
+
+    def dump_table(self, table: str) -> list[dict[str, Any]]:
+        """Raw rows of a table, for tests and tools (never used on the hot path)."""
+        if table not in DUMP_ORDER:
+            raise ValueError(table)
+        with self._read() as conn:
+            rows = conn.execute(f"SELECT * FROM {table} ORDER BY {DUMP_ORDER[table] or self.ORDER}").fetchall()
+        return [{k: v for k, v in dict(row).items() if k != "seq"} for row in rows]
