@@ -12,9 +12,10 @@ import logging
 import math
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -84,14 +85,207 @@ def _config_file(environ: Mapping[str, str]) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
-def _number(env: Mapping[str, str], key: str, default: float, minimum: float = 0.0) -> float:
+DB_SCHEMES = ("postgresql", "postgres")
+QUEUE_SCHEMES = ("redis", "rediss", "postgresql", "postgres")
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One of mcp-push's own settings, declared once: it gives ``Settings`` its default,
+    ``load_settings`` its parsing and docs/configuration.md its row.
+
+    ``kind`` is how the value is read: ``float``/``int`` (finite, at least ``minimum``), ``events``,
+    ``url`` (one of ``schemes``), ``token`` (stripped, ``None`` when empty). A knob without a
+    ``field`` is read by name elsewhere (the CLI, the HTTP guard, the login-shell step...) and is
+    declared here so that the doc lists it. ``shown`` is the doc's default when it is not ``default``.
+    """
+
+    var: str
+    meaning: str
+    default: Any = None
+    kind: str = "text"
+    field: str = ""
+    minimum: float | None = None
+    shown: str = ""
+    schemes: tuple[str, ...] = ()
+
+
+SETTINGS: tuple[Knob, ...] = (
+    Knob(
+        "MCP_PUSH_HOME",
+        "data directory: `ledger.sqlite3` (the truth), `queue.sqlite3` (Huey), `drain.log`; created 0700, files "
+        "0600. None of its files may be a symbolic link (refused with an error, the link's target untouched); a "
+        "home that other users can open gets one warning",
+        kind="path",
+        shown="platform user data dir (`~/.local/share/mcp-push` on Linux)",
+    ),
+    Knob("MCP_PUSH_CONFIG", "the config file to read", kind="path", shown="`$MCP_PUSH_HOME/config.sh`"),
+    Knob(
+        "MCP_PUSH_SHELL_ENV",
+        "`0` (or `false`, `no`, `off`): `serve` does not read variables from the login shell",
+        shown="on",
+    ),
+    Knob(
+        "MCP_PUSH_EVENTS",
+        "comma list of `notify_event` events that are pushed; the others are recorded with a reason",
+        DEFAULT_PUSHED_EVENTS,
+        "events",
+        "pushed_events",
+        shown="`end,error`",
+    ),
+    Knob("MCP_PUSH_LOG", "log level on stderr: `debug`, `info`, `warning`, `error`", shown="`warning`"),
+    Knob("MCP_PUSH_WORKERS", "delivery threads of a worker (embedded or `mcp-push worker`)", 4, "int", "workers", 1),
+    Knob(
+        "MCP_PUSH_HTTP_TIMEOUT",
+        "seconds before a provider that does not answer counts as a transient failure (HTTP and SMTP)",
+        10.0,
+        "float",
+        "http_timeout",
+        0.1,
+    ),
+    Knob(
+        "MCP_PUSH_TRY_ATTEMPTS",
+        "attempts inside one task (tenacity) before the delivery is rescheduled",
+        3,
+        "int",
+        "try_attempts",
+        1,
+    ),
+    Knob(
+        "MCP_PUSH_TRY_WAIT_MAX",
+        "longest wait between those attempts, and the longest `Retry-After` honoured in-task (seconds); a provider "
+        "asking for longer gets the delivery rescheduled instead",
+        30.0,
+        "float",
+        "try_wait_max",
+        0,
+    ),
+    Knob(
+        "MCP_PUSH_RETRY_BASE",
+        "first delay of a rescheduled delivery (seconds); doubles each round",
+        60.0,
+        "float",
+        "retry_base",
+        0.01,
+    ),
+    Knob("MCP_PUSH_RETRY_MAX_DELAY", "cap on that delay", 3600.0, "float", "retry_max_delay", 0.01),
+    Knob(
+        "MCP_PUSH_MAX_AGE",
+        "after this many seconds since the notification was created, a delivery still failing is `failed`",
+        86400.0,
+        "float",
+        "max_age",
+        1,
+    ),
+    Knob(
+        "MCP_PUSH_LEASE_SECONDS",
+        "how long a worker's claim on a delivery lasts without renewal; a dead worker's claims expire after it",
+        60.0,
+        "float",
+        "lease_seconds",
+        1,
+    ),
+    Knob(
+        "MCP_PUSH_SWEEP_SECONDS",
+        "how often each worker looks for deliveries whose task was lost",
+        15.0,
+        "float",
+        "sweep_seconds",
+        0.1,
+    ),
+    Knob(
+        "MCP_PUSH_STOP_GRACE",
+        "on a stop, seconds a send already on the wire may take to be answered before it is handed back (serve "
+        "uses at most 5, a drain worker at most 2)",
+        5.0,
+        "float",
+        "stop_grace",
+        0,
+    ),
+    Knob(
+        "MCP_PUSH_POLL_MAX",
+        "longest pause between queue polls of an idle worker (seconds); producers on the same host wake idle "
+        "workers at once anyway",
+        0.25,
+        "float",
+        "poll_max",
+        0.01,
+    ),
+    Knob(
+        "MCP_PUSH_DEDUPE_SECONDS",
+        "loop guard: an identical notification (run, event, title, content) within this window is coalesced into "
+        "the first ticket; `0` turns it off",
+        60.0,
+        "float",
+        "dedupe_seconds",
+        0,
+    ),
+    Knob(
+        "MCP_PUSH_RUN_BUDGET",
+        "notifications a run may push per hour; the rest are recorded, with one notice pushed",
+        30,
+        "int",
+        "run_budget",
+        1,
+    ),
+    Knob(
+        "MCP_PUSH_RETENTION_DAYS",
+        "settled notifications older than this are purged daily",
+        30.0,
+        "float",
+        "retention_days",
+        0.0001,
+    ),
+    Knob(
+        "MCP_PUSH_DB_URL",
+        "`postgresql://…`: the ledger on PostgreSQL ([operations.md](operations.md))",
+        kind="url",
+        field="db_url",
+        shown="SQLite in `MCP_PUSH_HOME`",
+        schemes=DB_SCHEMES,
+    ),
+    Knob(
+        "MCP_PUSH_QUEUE_URL",
+        "`redis://…` or `postgresql://…`: the queue there",
+        kind="url",
+        field="queue_url",
+        shown="SQLite in `MCP_PUSH_HOME`",
+        schemes=QUEUE_SCHEMES,
+    ),
+    Knob(
+        "MCP_PUSH_HTTP_TOKEN",
+        "bearer token for `serve --transport http` ([agents.md](agents.md)); see "
+        "[HTTP rules](#http-transport-and-dashboard)",
+        kind="token",
+        field="http_token",
+    ),
+    Knob(
+        "MCP_PUSH_HTTP_ALLOWED_HOSTS",
+        "extra `Host` names the HTTP transport and the dashboard accept, comma or space separated (`*`: no "
+        "check, needs a token)",
+        shown="loopback and the bound address",
+    ),
+    Knob("SKIP_PUSH_TITLE", "newline-separated titles that are recorded, not pushed"),
+    Knob("HITOKOTO", "`true`: append a hitokoto sentence (1 s cap, skipped if slow)"),
+    Knob("APPRISE_URLS", "Apprise URLs, one channel each (`pip install 'mcp-push[apprise]'`)"),
+)
+_FIELDS = {knob.field: knob for knob in SETTINGS if knob.field}
+
+
+def _default(name: str) -> Any:
+    """The declared default of the ``Settings`` field ``name``."""
+    return _FIELDS[name].default
+
+
+def _number(env: Mapping[str, str], knob: Knob) -> float:
+    key, default, minimum = knob.var, knob.default, knob.minimum or 0.0
     raw = env.get(key, "").strip()
     if not raw:
         return default
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError(f"{key}={raw!r} is not a number; set it to e.g. {default:g} or unset it") from None
+        raise ConfigError(f"{key}={raw[:40]!r} is not a number; set it to e.g. {default:g} or unset it") from None
     if not math.isfinite(value):
         raise ConfigError(f"{key}={raw!r} is not a finite number; set it to e.g. {default:g} or unset it")
     if value < minimum:
@@ -99,43 +293,88 @@ def _number(env: Mapping[str, str], key: str, default: float, minimum: float = 0
     return value
 
 
-def _events(env: Mapping[str, str]) -> frozenset[str]:
-    raw = env.get("MCP_PUSH_EVENTS")
+def _events(env: Mapping[str, str], knob: Knob) -> frozenset[str]:
+    raw = env.get(knob.var)
     if raw is None or not raw.strip():
-        return DEFAULT_PUSHED_EVENTS
+        return knob.default
     chosen = {part.strip().lower() for part in raw.replace(";", ",").split(",") if part.strip()}
     unknown = chosen - set(EVENTS)
     if unknown:
-        raise ConfigError(
-            f"MCP_PUSH_EVENTS names unknown events {sorted(unknown)}; use a comma list of {', '.join(EVENTS)}"
-        )
+        raise ConfigError(f"{knob.var} names unknown events {sorted(unknown)}; use a comma list of {', '.join(EVENTS)}")
     return frozenset(chosen)
+
+
+def _url(env: Mapping[str, str], knob: Knob) -> str | None:
+    """A backend URL, checked for a scheme we support (the server itself is checked at start)."""
+    key, schemes = knob.var, knob.schemes
+    raw = env.get(key, "").strip()
+    if not raw:
+        return None
+    scheme = raw.split("://", 1)[0].lower() if "://" in raw else ""
+    if scheme not in schemes:
+        from mcp_push.channels.redact import split_userinfo  # only on this error path: it loads the channels
+
+        shown = split_userinfo(raw)[3][:60]  # never the userinfo: it may hold the password
+        raise ConfigError(
+            f"{key} must be a URL starting with {' or '.join(s + '://' for s in schemes)}; got {shown!r}. "
+            f"Unset {key} to use the SQLite files in MCP_PUSH_HOME"
+        )
+    return raw
+
+
+def _token(env: Mapping[str, str], knob: Knob) -> str | None:
+    return env.get(knob.var, "").strip() or None
+
+
+_READERS: dict[str, Callable[[Mapping[str, str], Knob], Any]] = {
+    "float": _number,
+    "int": lambda env, knob: int(_number(env, knob)),
+    "events": _events,
+    "url": _url,
+    "token": _token,
+}
+
+
+def doc_table() -> str:
+    """The settings table of docs/configuration.md, from the declaration (a test keeps the doc equal)."""
+    rows = ["| variable | meaning | default | at least |", "|---|---|---|---|"]
+    for knob in SETTINGS:
+        if knob.shown:
+            default = knob.shown
+        elif knob.default is None:
+            default = "—"
+        else:
+            default = f"`{knob.default:g}`"
+        minimum = "—" if knob.minimum is None else f"`{knob.minimum:g}`"
+        rows.append(f"| `{knob.var}` | {knob.meaning} | {default} | {minimum} |")
+    return "\n".join(rows) + "\n"
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything a process of mcp-push needs to know, resolved once at start."""
+    """Everything a process of mcp-push needs to know, resolved once at start (defaults: ``SETTINGS``)."""
 
     home: Path
     env: Mapping[str, str] = field(repr=False)
     config_file: Path | None = None
-    pushed_events: frozenset[str] = DEFAULT_PUSHED_EVENTS
-    http_timeout: float = 10.0
-    try_attempts: int = 3
-    try_wait_max: float = 30.0
-    retry_base: float = 60.0
-    retry_max_delay: float = 3600.0
-    max_age: float = 86400.0
-    lease_seconds: float = 60.0
-    sweep_seconds: float = 15.0
-    workers: int = 4
-    poll_max: float = 0.25
-    dedupe_seconds: float = 60.0
-    run_budget: int = 30
-    retention_days: float = 30.0
-    db_url: str | None = field(default=None, repr=False)
-    queue_url: str | None = field(default=None, repr=False)
-    http_token: str | None = field(default=None, repr=False)
+    pushed_events: frozenset[str] = _default("pushed_events")
+    http_timeout: float = _default("http_timeout")
+    try_attempts: int = _default("try_attempts")
+    try_wait_max: float = _default("try_wait_max")
+    retry_base: float = _default("retry_base")
+    retry_max_delay: float = _default("retry_max_delay")
+    max_age: float = _default("max_age")
+    lease_seconds: float = _default("lease_seconds")
+    sweep_seconds: float = _default("sweep_seconds")
+    stop_grace: float = _default("stop_grace")
+    workers: int = _default("workers")
+    poll_max: float = _default("poll_max")
+    dedupe_seconds: float = _default("dedupe_seconds")
+    run_budget: int = _default("run_budget")
+    retention_days: float = _default("retention_days")
+    db_url: str | None = field(default=_default("db_url"), repr=False)
+    queue_url: str | None = field(default=_default("queue_url"), repr=False)
+    http_token: str | None = field(default=_default("http_token"), repr=False)
 
     @property
     def ledger_path(self) -> Path:
@@ -149,25 +388,6 @@ class Settings:
         """``MCP_PUSH_ORIGIN_<ID>``: where a channel's API really lives (relay, proxy, fake)."""
         value = self.env.get(f"MCP_PUSH_ORIGIN_{channel_id.upper()}", "").strip()
         return value or None
-
-
-DB_SCHEMES = ("postgresql", "postgres")
-QUEUE_SCHEMES = ("redis", "rediss", "postgresql", "postgres")
-
-
-def _url(env: Mapping[str, str], key: str, schemes: tuple[str, ...]) -> str | None:
-    """A backend URL, checked for a scheme we support (the server itself is checked at start)."""
-    raw = env.get(key, "").strip()
-    if not raw:
-        return None
-    scheme = raw.split("://", 1)[0].lower() if "://" in raw else ""
-    if scheme not in schemes:
-        shown = raw.split("@")[-1][:60]
-        raise ConfigError(
-            f"{key} must be a URL starting with {' or '.join(s + '://' for s in schemes)}; got {shown!r}. "
-            f"Unset {key} to use the SQLite files in MCP_PUSH_HOME"
-        )
-    return raw
 
 
 def default_home(environ: Mapping[str, str]) -> Path:
@@ -192,28 +412,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, login_env: Mappin
     if config_file is not None:
         merged.update(read_config(config_file))
     merged.update(environ)
-    return Settings(
-        home=default_home(merged),
-        env=merged,
-        config_file=config_file,
-        pushed_events=_events(merged),
-        http_timeout=_number(merged, "MCP_PUSH_HTTP_TIMEOUT", 10.0, 0.1),
-        try_attempts=int(_number(merged, "MCP_PUSH_TRY_ATTEMPTS", 3, 1)),
-        try_wait_max=_number(merged, "MCP_PUSH_TRY_WAIT_MAX", 30.0),
-        retry_base=_number(merged, "MCP_PUSH_RETRY_BASE", 60.0, 0.01),
-        retry_max_delay=_number(merged, "MCP_PUSH_RETRY_MAX_DELAY", 3600.0, 0.01),
-        max_age=_number(merged, "MCP_PUSH_MAX_AGE", 86400.0, 1),
-        lease_seconds=_number(merged, "MCP_PUSH_LEASE_SECONDS", 60.0, 1),
-        sweep_seconds=_number(merged, "MCP_PUSH_SWEEP_SECONDS", 15.0, 0.1),
-        workers=int(_number(merged, "MCP_PUSH_WORKERS", 4, 1)),
-        poll_max=_number(merged, "MCP_PUSH_POLL_MAX", 0.25, 0.01),
-        dedupe_seconds=_number(merged, "MCP_PUSH_DEDUPE_SECONDS", 60.0),
-        run_budget=int(_number(merged, "MCP_PUSH_RUN_BUDGET", 30, 1)),
-        retention_days=_number(merged, "MCP_PUSH_RETENTION_DAYS", 30.0, 0.0001),
-        db_url=_url(merged, "MCP_PUSH_DB_URL", DB_SCHEMES),
-        queue_url=_url(merged, "MCP_PUSH_QUEUE_URL", QUEUE_SCHEMES),
-        http_token=merged.get("MCP_PUSH_HTTP_TOKEN", "").strip() or None,
-    )
+    values = {name: _READERS[knob.kind](merged, knob) for name, knob in _FIELDS.items()}
+    return Settings(home=default_home(merged), env=merged, config_file=config_file, **values)
 
 
 # What mcp-push (and SQLite) create in MCP_PUSH_HOME; none of them may be a symbolic link.

@@ -18,10 +18,11 @@ import re
 import threading
 from collections.abc import Mapping
 from typing import Any, ClassVar
+from urllib.parse import unquote
 
 from mcp_push.channels.base import Channel, Message, Receipt, Setting
 from mcp_push.channels.errors import PermanentError, TransientError
-from mcp_push.channels.redact import MASK
+from mcp_push.channels.redact import MASK, split_userinfo
 
 VARIABLE = "APPRISE_URLS"
 MAX_URLS = 10
@@ -30,11 +31,6 @@ _SPLIT = re.compile(r"\s+|,\s*(?=[A-Za-z][A-Za-z0-9+.-]*://)")  # a comma inside
 _PIECES = re.compile(r"[/?&=:@,#;\s]+")
 _MIN_SECRET_PIECE = 6
 _LONG_PIECE = 16
-
-# Apprise's debug lines, and those of urllib3 under it, name full URLs (credentials included);
-# warnings are what we keep.
-for _noisy in ("apprise", "urllib3"):
-    logging.getLogger(_noisy).setLevel(logging.WARNING)
 
 
 def apprise_urls(env: Mapping[str, str]) -> list[str]:
@@ -64,11 +60,8 @@ def secret_pieces(url: str) -> list[str]:
     or query piece that looks like a token (long, or with digits or capitals). Services put tokens
     in any of those places (tgram://TOKEN/CHAT, discord://ID/TOKEN, pover://USER@TOKEN)."""
     _, _, rest = url.partition("://")
-    pieces: list[str] = []
-    authority = rest.split("/", 1)[0].split("?", 1)[0]
-    if "@" in authority:
-        user, _, password = authority.rsplit("@", 1)[0].partition(":")
-        pieces.extend(p for p in (user, password) if p)
+    _, user, password, _ = split_userinfo(url)  # a password may hold "/" or "@" (mailto://me:a/b@host)
+    pieces = [p for p in (user, password, unquote(password)) if p]
     for piece in _PIECES.split(rest):
         looks_random = any(c.isdigit() for c in piece) or any(c.isupper() for c in piece)
         if len(piece) >= _LONG_PIECE or (len(piece) >= _MIN_SECRET_PIECE and looks_random):
@@ -103,7 +96,6 @@ class AppriseChannel(Channel):
     index: ClassVar[int] = 0
     name = "Apprise"
     settings = (Setting(VARIABLE, required=True, secret=True, example="ntfy://my-topic mailto://user:pass@gmail.com"),)
-    docs = "https://github.com/caronc/apprise/wiki"
 
     # --- configuration -------------------------------------------------
     @classmethod

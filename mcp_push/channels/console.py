@@ -12,10 +12,11 @@ TRUE_WORDS = {"1", "true", "yes", "on"}
 
 
 class Console(Channel):
+    """Prints each notification to the worker's stderr; handy for trying mcp-push out."""
+
     id = "console"
     name = "Console (stderr)"
     settings = (Setting("CONSOLE", required=True, example="true"),)
-    docs = "Prints each notification to the worker's stderr; handy for trying mcp-push out."
 
     @classmethod
     def enabled(cls, env: Mapping[str, str]) -> bool:

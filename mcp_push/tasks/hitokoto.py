@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
 
 import httpx
 
 from mcp_push.channels.base import HttpClients, with_origin
+from mcp_push.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +23,9 @@ _CACHE_SIZE = 256
 
 
 class Hitokoto:
-    def __init__(self, env: Mapping[str, str], clients: HttpClients):
-        self.enabled = env.get("HITOKOTO", "").strip().lower() in {"1", "true", "yes", "on"}
-        self._url = with_origin(URL, env.get("MCP_PUSH_ORIGIN_HITOKOTO", "").strip() or None)
+    def __init__(self, settings: Settings, clients: HttpClients):
+        self.enabled = settings.env.get("HITOKOTO", "").strip().lower() in {"1", "true", "yes", "on"}
+        self._url = with_origin(URL, settings.origin_for("hitokoto"))  # MCP_PUSH_ORIGIN_HITOKOTO, as a channel's
         self._clients = clients
         self._cache: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()

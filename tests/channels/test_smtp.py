@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import logging
+import smtplib
 import socket
 import ssl
 import time
@@ -26,7 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from mcp_push.channels import HttpClients, PermanentError
+from mcp_push.channels import HttpClients, Message, PermanentError, TransientError
 from mcp_push.channels import smtp as smtp_module
 from mcp_push.channels.smtp import Smtp
 from mcp_push.storage import NewTicket, SqliteLedger
@@ -398,3 +399,21 @@ def test_every_text_setting_takes_cjk_and_emoji(mail_server, harness, certs) -> 
     assert outcome == "delivered", d.last_error
     mail = message_from_bytes(server.box.messages[0].original_content, policy=policy.default)
     assert mail["From"].addresses[0].display_name == "构建机器人 🤖 告警"
+
+
+@pytest.mark.parametrize("implicit", [False, True])
+def test_the_connection_waits_settings_http_timeout(tmp_path, monkeypatch, implicit) -> None:
+    """SMTP waits as long as an HTTP channel does: Settings.http_timeout, handed over with the clients."""
+    seen: list[float] = []
+
+    def connect(host: str, port: int, *, timeout: float, **kwargs: Any) -> smtplib.SMTP:
+        seen.append(timeout)
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(smtplib, "SMTP_SSL" if implicit else "SMTP", connect)  # smtp.py imports it at send time
+    settings = settings_for(tmp_path / "home", {"MCP_PUSH_HTTP_TIMEOUT": "2.5"})
+    env = {"SMTP_SERVER": "127.0.0.1:2525", "SMTP_EMAIL": EMAIL, "SMTP_PASSWORD": PASSWORD}
+    channel = Smtp({**env, "SMTP_SSL": "true" if implicit else ""}, clients=HttpClients(settings.http_timeout))
+    with pytest.raises(TransientError):
+        channel.send(Message(title=TITLE, content=CONTENT))
+    assert seen == [2.5]
