@@ -73,3 +73,60 @@ def peak_rss_mb(pid: int) -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+# --- one-shot commands beside the interpreter's own start -----------------------------------
+
+FLOOR = [sys.executable, "-c", "import sqlite3, json"]
+
+
+def wall_ms(argv: list[str], env: dict[str, str], stdin: str = "") -> float:
+    """Wall time of one process run to its exit, in ms; a failing run ends the bench."""
+    import time
+
+    started = time.perf_counter()
+    done = subprocess.run(argv, input=stdin, capture_output=True, text=True, env=env, timeout=60)
+    elapsed = (time.perf_counter() - started) * 1000
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} exited {done.returncode}: {done.stderr.strip()}")
+    return elapsed
+
+
+def line(
+    label: str, values: list[float], floor: float | None = None, unit: str = "ms", versus: str = "the floor"
+) -> str:
+    """One result: median and p90 (and the median as a multiple of ``floor``)."""
+    median = statistics.median(values)
+    tail = f"   {median / floor:4.2f}x {versus}" if floor else ""
+    return (
+        f"  {label:<36} median {median:7.1f} {unit}  p90 {percentile(values, 90):7.1f} {unit}  (n={len(values)}){tail}"
+    )
+
+
+def live_worker(env: dict[str, str], threads: int = 2, timeout: float = 30.0) -> subprocess.Popen[bytes]:
+    """``mcp-push worker`` started and seen alive in the ledger (its heartbeat), with its wake-up socket bound."""
+    import time
+
+    from mcp_push.config import load_settings
+    from mcp_push.storage import open_ledger
+
+    proc = start_worker(env, threads)
+    atexit.register(proc.kill)
+    ledger = open_ledger(load_settings(env))
+    deadline = time.monotonic() + timeout
+    try:
+        while not ledger.live_workers(time.time(), 15.0):  # a heartbeat within LIVE_WITHIN
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the worker did not come up")
+            time.sleep(0.05)
+    finally:
+        ledger.close()
+    return proc
+
+
+def wind_down(fake: object, worker: subprocess.Popen[bytes], delivered: int) -> None:
+    """Check every notification reached the provider, then stop the worker and the fake."""
+    fake.wait_for(delivered, timeout=60)  # type: ignore[attr-defined]
+    worker.terminate()
+    worker.wait(timeout=30)
+    fake.stop()  # type: ignore[attr-defined]

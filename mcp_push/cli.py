@@ -19,8 +19,8 @@ from typing import Any
 from mcp_push import __version__
 from mcp_push.config import EVENTS, Settings, load_settings
 from mcp_push.errors import ConfigError, InputError, MCPPushError
-from mcp_push.models import StatusDocument
 from mcp_push.terminal import printable
+from mcp_push.views import DELIVERED, FAILED, StatusDocument, as_json, channels_text, status_text
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_WAIT = 60.0
@@ -133,20 +133,18 @@ def say(text: str, *, err: bool = False) -> None:
     print(printable(text), file=sys.stderr if err else sys.stdout)
 
 
-def _print_status(doc: StatusDocument, as_json: bool) -> None:
-    from mcp_push.server.app import status_text  # the MCP SDK loads only where it is needed
-
-    if as_json:
-        print(doc.model_dump_json(indent=2))  # JSON escapes control characters itself
+def _print_status(doc: StatusDocument, json_out: bool) -> None:
+    if json_out:
+        print(as_json(doc))  # JSON escapes control characters itself
     else:
         say(status_text(doc))
 
 
 def _exit_for(doc: StatusDocument, waited: bool) -> int:
     statuses = [d.status for t in doc.tickets for d in t.deliveries]
-    if any(s == "failed" for s in statuses):
+    if any(s == FAILED for s in statuses):
         return EXIT_FAILED
-    if waited and any(s != "delivered" for s in statuses):
+    if waited and any(s != DELIVERED for s in statuses):
         return EXIT_FAILED
     return EXIT_OK
 
@@ -164,24 +162,42 @@ def _wait_for(notifier, ref: str, seconds: float, *, ticket: bool) -> StatusDocu
 
 
 def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from mcp_push.server import serve
+    import threading
+
     from mcp_push.shell_env import with_login_shell_env
 
-    settings = with_login_shell_env(settings)  # tokens exported in ~/.profile, for agents started by a desktop app
+    # Tokens exported in ~/.profile, for agents started by a desktop app. The login shell runs
+    # while this thread imports the MCP SDK: the client waits for neither one after the other.
+    found: list[Settings] = []
+    reader = threading.Thread(target=lambda: found.append(with_login_shell_env(settings)), name="mcp-push-login-env")
+    reader.start()
+    from mcp_push.server import serve
+
+    reader.join()
+    settings = found[0] if found else settings  # the reader logs its own trouble and never raises
+    _lean_queue_import()
     serve(settings, transport=args.transport, host=args.host, port=args.port, embedded_worker=not args.no_worker)
     return EXIT_OK
 
 
-def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    from mcp_push.tasks.worker import run_worker
+def _lean_queue_import() -> None:
+    """This process consumes with fixed settings: Huey may skip the queue drivers it will not use."""
+    import mcp_push.tasks.runtime
 
+    mcp_push.tasks.runtime.LEAN_QUEUE_IMPORT = True
+
+
+def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from mcp_push.tasks.drain import run_worker
+
+    _lean_queue_import()
     return run_worker(settings, threads=args.workers, drain=args.drain)
 
 
 def _cmd_send(settings: Settings, args: argparse.Namespace) -> int:
     from mcp_push.notifier import Notifier
+    from mcp_push.tasks.drain import ensure_delivery
     from mcp_push.tasks.runtime import Runtime
-    from mcp_push.tasks.worker import ensure_delivery
 
     content = sys.stdin.read() if args.content == "-" else args.content
     runtime = Runtime.open(settings)
@@ -212,7 +228,7 @@ def _cmd_send(settings: Settings, args: argparse.Namespace) -> int:
             ensure_delivery(runtime)
         if args.wait is None:
             if args.json:
-                print(notifier.status(ticket=receipt.ticket).model_dump_json(indent=2))
+                print(as_json(notifier.status(ticket=receipt.ticket)))
             else:
                 say(f"{receipt.ticket} {receipt.status} run={receipt.run_id} channels={','.join(receipt.channels)}")
                 if receipt.reason:
@@ -256,10 +272,8 @@ def _cmd_channels(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         runtime.close()
     if args.json:
-        print(doc.model_dump_json(indent=2))
+        print(as_json(doc))
     else:
-        from mcp_push.server.app import channels_text
-
         say(channels_text(doc))
         for c in doc.channels:
             for name, value in c.settings.items():
@@ -274,10 +288,12 @@ def _cmd_test(settings: Settings, args: argparse.Namespace) -> int:
     from mcp_push.channels import get_channel_class
     from mcp_push.notifier import Notifier
     from mcp_push.tasks.runtime import Runtime
-    from mcp_push.tasks.worker import Worker
 
-    runtime = Runtime.open(settings)
+    _lean_queue_import()
+    runtime = Runtime.open(settings, queue=True)
     try:
+        from mcp_push.tasks.worker import Worker  # after the queue: it decided how Huey is imported
+
         notifier = Notifier(runtime)
         # Nothing configured, or an unknown or unconfigured channel: InputError (exit 2, what to set).
         receipt = notifier.send(
@@ -295,13 +311,13 @@ def _cmd_test(settings: Settings, args: argparse.Namespace) -> int:
         runtime.close()
     ok = True
     for d in doc.tickets[0].deliveries:
-        if d.status == "delivered":
+        if d.status == DELIVERED:
             say(f"{d.channel}: delivered")
             continue
         ok = False
         cls = get_channel_class(d.channel)
         check = ", ".join(s.name for s in cls.settings if s.required) if cls else ""
-        state = "failed" if d.status == "failed" else f"not delivered yet ({d.status})"
+        state = "failed" if d.status == FAILED else f"not delivered yet ({d.status})"
         say(f"{d.channel}: {state}: {d.last_error or 'no answer yet'}" + (f" — check {check}" if check else ""))
     return EXIT_OK if ok else EXIT_FAILED
 
@@ -323,8 +339,8 @@ def parse_duration(text: str) -> float:
 
 
 def _cmd_retry(settings: Settings, args: argparse.Namespace) -> int:
+    from mcp_push.tasks.drain import ensure_delivery
     from mcp_push.tasks.runtime import Runtime
-    from mcp_push.tasks.worker import ensure_delivery
 
     if bool(args.ticket) == bool(args.failed):
         raise InputError("give a TICKET, or --failed (optionally with --channel and --since)")
@@ -334,8 +350,7 @@ def _cmd_retry(settings: Settings, args: argparse.Namespace) -> int:
         if args.ticket and runtime.ledger.get_ticket(args.ticket) is None:
             raise InputError(f"no ticket {args.ticket!r}")
         ids = runtime.ledger.requeue_failed(time.time(), ticket=args.ticket, channel=args.channel, failed_since=since)
-        for delivery_id in ids:
-            runtime.enqueue(delivery_id)
+        runtime.dispatch(ids)
         if ids:
             ensure_delivery(runtime)
     finally:
@@ -384,6 +399,22 @@ COMMANDS = {
 }
 
 
+# Libraries whose lines below WARNING name full URLs, credentials included: httpx and httpcore log
+# every request URL at INFO (Telegram's token is in its path), Apprise and urllib3 at DEBUG.
+URL_LOGGERS = ("httpx", "httpcore", "apprise", "urllib3")
+
+
+def setup_logging(level: str) -> None:
+    """Log to stderr at ``level``; the URL loggers stay at WARNING whatever -v or MCP_PUSH_LOG says."""
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "WARNING",
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for name in URL_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     given = list(sys.argv[1:] if argv is None else argv)
@@ -391,12 +422,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(effective)
     if effective != given and args.transport == "stdio" and sys.stdin.isatty():
         print("mcp-push: serving MCP on stdio for an agent (`mcp-push --help` lists commands)", file=sys.stderr)
-    level = "INFO" if args.verbose else os.environ.get("MCP_PUSH_LOG", "WARNING").upper()
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "WARNING",
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    setup_logging("INFO" if args.verbose else os.environ.get("MCP_PUSH_LOG", "WARNING").upper())
     try:
         settings = load_settings()
         return COMMANDS[args.command](settings, args)

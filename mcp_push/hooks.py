@@ -270,8 +270,8 @@ def enqueue(settings: Settings, notice: HookNotice, now: float | None = None) ->
     'queued', 'recorded' (not pushed by policy), 'duplicate' or 'quiet'.
     """
     from mcp_push.notifier import Notifier
+    from mcp_push.tasks.drain import ensure_delivery
     from mcp_push.tasks.runtime import Runtime
-    from mcp_push.tasks.worker import ensure_delivery
 
     now = time.time() if now is None else now
     window = settings.dedupe_seconds

@@ -1,38 +1,28 @@
-"""The status vocabulary and the documents mcp-push hands to agents, the CLI and scripts.
+"""The pydantic twins of the documents in ``mcp_push.views``: the MCP tools' output schemas.
 
-The words are fixed (the docs and every JSON use them):
-delivery: pending | in_flight | retrying | delivered | failed;
-ticket and run: recorded | queued | delivering | success | partial_success | error.
+Only the MCP server imports this module (pydantic comes with the MCP SDK anyway); the CLI,
+hooks and the dashboard use the plain documents of ``mcp_push.views``. The vocabulary is
+defined there; the ``Literal`` types below spell it out for the JSON schema, and a test keeps
+them equal.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
+from mcp_push.views import FINAL_OVERALL, as_dict
+
 DeliveryStatus = Literal["pending", "in_flight", "retrying", "delivered", "failed"]
 OverallStatus = Literal["recorded", "queued", "delivering", "success", "partial_success", "error"]
-FINAL_DELIVERY: frozenset[str] = frozenset({"delivered", "failed"})
-FINAL_OVERALL: frozenset[str] = frozenset({"recorded", "success", "partial_success", "error"})
+
+M = TypeVar("M", bound=BaseModel)
 
 
-def rollup(statuses: Iterable[str]) -> OverallStatus:
-    """The overall status of a ticket or run from its deliveries' statuses."""
-    seen = list(statuses)
-    if not seen:
-        return "recorded"
-    if all(s == "pending" for s in seen):
-        return "queued"
-    if not all(s in FINAL_DELIVERY for s in seen):
-        return "delivering"
-    if all(s == "delivered" for s in seen):
-        return "success"
-    if all(s == "failed" for s in seen):
-        return "error"
-    return "partial_success"
+def from_view(model: type[M], document: Any) -> M:
+    """The model for a ``mcp_push.views`` document (same fields, validated against the vocabulary)."""
+    return model.model_validate(as_dict(document))
 
 
 class DeliveryView(BaseModel):
@@ -43,6 +33,9 @@ class DeliveryView(BaseModel):
     updated_at: str
     delivered_at: str | None = None
     next_attempt_at: str | None = Field(default=None, description="When a retrying delivery is tried again.")
+    provider_id: str | None = Field(
+        default=None, description="The provider's id for the sent message (Telegram message id, ntfy id...)."
+    )
 
 
 class TicketView(BaseModel):
@@ -100,14 +93,3 @@ class ChannelsDocument(BaseModel):
     config_file: str | None = None
     hint: str | None = None
     workers_alive: int = Field(default=0, description="Workers with a recent heartbeat (0: none running).")
-
-
-def iso(ts: float | None) -> str | None:
-    """Epoch seconds as an ISO 8601 UTC timestamp (milliseconds)."""
-    if ts is None:
-        return None
-    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def dump(model: BaseModel) -> dict[str, Any]:
-    return model.model_dump(mode="json")

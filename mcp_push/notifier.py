@@ -1,7 +1,8 @@
-"""The pipeline's front door, shared by the MCP tools and the CLI.
+"""The pipeline's front door, shared by the MCP tools, the CLI and the hooks.
 
-validate -> apply policy -> write the ledger -> enqueue -> return a ticket. No provider is
-contacted here, so the caller never waits on one.
+validate -> apply policy -> write the ledger -> hand to a worker -> return a ticket. No
+provider is contacted here, so the caller never waits on one; and nothing here imports the
+queue, the consumer, httpx or pydantic, so a one-shot producer (``send``, ``hook``) starts fast.
 """
 
 from __future__ import annotations
@@ -15,18 +16,17 @@ from typing import Any
 from mcp_push import validation
 from mcp_push.channels import all_channels, enabled_ids
 from mcp_push.errors import InputError
-from mcp_push.models import (
+from mcp_push.storage import NewTicket, TicketRecord
+from mcp_push.storage.base import live_worker_count
+from mcp_push.tasks.runtime import Runtime
+from mcp_push.views import (
     ChannelsDocument,
     ChannelView,
-    DeliveryView,
     SendReceipt,
     StatusDocument,
-    TicketView,
-    iso,
-    rollup,
+    status_document,
+    ticket_view,
 )
-from mcp_push.storage import NewTicket, TicketRecord
-from mcp_push.tasks.runtime import Runtime
 
 RUN_BUDGET_WINDOW = 3600.0
 
@@ -194,7 +194,7 @@ class Notifier:
         )
 
     def _enqueue(self, record: TicketRecord) -> None:
-        self.runtime.enqueue_many([d.id for d in record.deliveries])
+        self.runtime.dispatch([d.id for d in record.deliveries])
 
     def _apply_budget(self, new: NewTicket) -> tuple[NewTicket, NewTicket | None]:
         """MCP_PUSH_RUN_BUDGET: past it, a run's notifications are recorded, with one notice pushed."""
@@ -242,9 +242,7 @@ class Notifier:
         return doc
 
     def workers_alive(self) -> int:
-        from mcp_push.tasks.worker import LIVE_WITHIN
-
-        return len(self.runtime.ledger.live_workers(time.time(), LIVE_WITHIN))
+        return live_worker_count(self.runtime.ledger, time.time())
 
     def lookup(self, ref: str) -> StatusDocument:
         """A ticket or a run id, whichever it is (the CLI takes both)."""
@@ -284,40 +282,3 @@ class Notifier:
             hint=hint,
             workers_alive=self.workers_alive(),
         )
-
-
-def ticket_view(record: TicketRecord) -> TicketView:
-    deliveries = [
-        DeliveryView(
-            channel=d.channel,
-            status=d.status,  # type: ignore[arg-type]
-            attempts=d.attempts,
-            last_error=d.last_error,
-            updated_at=iso(d.updated_at) or "",
-            delivered_at=iso(d.delivered_at),
-            next_attempt_at=iso(d.next_attempt_at) if d.status in ("retrying", "pending") else None,
-        )
-        for d in record.deliveries
-    ]
-    return TicketView(
-        ticket=record.ticket,
-        event=record.event,
-        title=record.title,
-        created_at=iso(record.created_at) or "",
-        status=rollup(d.status for d in deliveries),
-        reason=record.reason,
-        deliveries=deliveries,
-    )
-
-
-def status_document(run_id: str, records: list[TicketRecord]) -> StatusDocument:
-    """The run's delivery rollup, plus its latest agent event: a run whose ``error`` event was
-    delivered rolls up to ``success`` (of the deliveries), and the event says how the task went."""
-    tickets = [ticket_view(r) for r in records]
-    statuses = [d.status for t in tickets for d in t.deliveries]
-    doc = StatusDocument(run_id=run_id, status=rollup(statuses), tickets=tickets)
-    events = [r for r in records if r.event in EVENT_TITLES]  # not budget notices or plain sends
-    if events:
-        last = events[-1]  # the ledger lists a run's tickets oldest first
-        doc.last_event, doc.last_event_at, doc.last_event_title = last.event, iso(last.created_at), last.title
-    return doc

@@ -216,3 +216,54 @@ def test_channels_text_names_the_config_file_it_read(cli, tmp_path) -> None:
     done = cli("channels")
     assert done.returncode == 0, done.stderr
     assert f"Config file: {tmp_path / 'home' / 'empty-config.sh'}" in done.stdout.splitlines()
+
+
+# --- what the one-shot producers load -------------------------------------------------------
+
+# A producer commits to the ledger and hands the ids to a worker: the consumer (Huey, and with it
+# redis or psycopg), tenacity, httpx, pydantic and the MCP SDK belong to the processes that deliver
+# or speak MCP. Every agent stop runs `mcp-push hook`, so what it imports is what the user waits for.
+CONSUMER_MODULES = ("huey", "httpx", "pydantic", "tenacity", "mcp", "redis", "psycopg")
+PROBE = """
+import json, sys
+import mcp_push.tasks.drain as drain
+drain.spawn_drainer = lambda settings: None  # no worker for this test's ledger: keep it that way
+from mcp_push.cli import main
+code = main(sys.argv[1:])
+loaded = sorted(name for name in {CONSUMER} if name in sys.modules)
+print(json.dumps({{"code": code, "loaded": loaded}}))
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("hook",),
+        ("send", "Deploy done", "v1.2 is live", "--run-id", "deploy-1"),
+        ("send", "", "tests pass", "--event", "end", "--run-id", "deploy-1"),
+        ("status", "deploy-0", "--json"),
+        ("channels",),
+    ],
+    ids=["hook", "send", "send-event", "status", "channels"],
+)
+def test_producers_load_no_consumer_http_client_pydantic_or_mcp_sdk(tmp_path: Path, fake: FakeNtfy, args) -> None:
+    home = tmp_path / "home"
+    env = server_env(home, NTFY.env(fake.url))
+    subprocess.run(  # a ticket for `status` to find, written the same way
+        [sys.executable, "-c", PROBE.format(CONSUMER=CONSUMER_MODULES), "send", "t", "c", "--run-id", "deploy-0"],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    stdin = (Path(__file__).parent / "hook_payloads" / "claude_stop.json").read_text() if args == ("hook",) else None
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(CONSUMER=CONSUMER_MODULES), *args],
+        input=stdin,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {"code": 0, "loaded": []}, done.stderr

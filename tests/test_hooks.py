@@ -196,7 +196,7 @@ def test_the_argument_wins_over_stdin() -> None:
 def queue(make_settings, fake, monkeypatch):
     """enqueue() against a fresh home, with the detached drainer replaced by a recorder."""
     spawned: list[int] = []
-    monkeypatch.setattr("mcp_push.tasks.worker.ensure_delivery", lambda runtime: spawned.append(1))
+    monkeypatch.setattr("mcp_push.tasks.drain.ensure_delivery", lambda runtime: spawned.append(1))
     settings = make_settings(NTFY.env(fake.url))
 
     def go(notice: HookNotice, now: float | None = None) -> str:

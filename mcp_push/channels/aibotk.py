@@ -5,11 +5,12 @@ AIBOTK_TYPE=room sends to the group named AIBOTK_NAME; anything else to the cont
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from mcp_push.channels.base import HttpChannel, HttpRequest, Message, Receipt, Setting, code_error, json_body
+
+if TYPE_CHECKING:
+    import httpx
 
 API = "https://api-bot.aibotk.com/openapi/v1/chat"
 TEXT = 1

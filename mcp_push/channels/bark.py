@@ -6,10 +6,13 @@ BARK_PUSH is either a bare device key (api.day.app) or a URL ending in the key
 
 from __future__ import annotations
 
-import httpx
+from typing import TYPE_CHECKING
 
 from mcp_push.channels.base import HttpChannel, HttpRequest, Message, Receipt, Setting, code_error, json_body
 from mcp_push.channels.errors import PermanentError
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_SERVER = "https://api.day.app"
 OPTIONS = {

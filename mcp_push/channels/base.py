@@ -10,25 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import threading
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from urllib.parse import urlsplit, urlunsplit
-
-import httpx
 
 from mcp_push.channels.errors import DeliveryError, PermanentError, RateLimitedError, TransientError
 from mcp_push.channels.redact import Redactor, mask, mask_userinfo
 
-TRUNCATION_MARKER = "\n…[truncated]"
+if TYPE_CHECKING:  # httpx loads when a request is made: listing channels and their settings needs none
+    import httpx
 
-# httpx logs every request URL at INFO; several providers carry their token in the URL.
-for _noisy in ("httpx", "httpcore"):
-    logging.getLogger(_noisy).setLevel(logging.WARNING)
+TRUNCATION_MARKER = "\n…[truncated]"
 
 
 @dataclass(frozen=True)
@@ -97,7 +93,14 @@ class HttpClients:
         self._clients: dict[str | None, httpx.Client] = {}
         self._lock = threading.Lock()
 
+    @property
+    def timeout(self) -> float:
+        """``Settings.http_timeout``: also what a channel that does not speak HTTP (SMTP) waits for."""
+        return self._timeout
+
     def get(self, proxy: str | None = None) -> httpx.Client:
+        import httpx
+
         with self._lock:
             client = self._clients.get(proxy)
             if client is None:
@@ -154,6 +157,8 @@ def retry_after_header(response: httpx.Response) -> float | None:
         return max(0.0, float(raw))
     except ValueError:
         pass
+    from email.utils import parsedate_to_datetime  # the email package only where a date must be read
+
     try:
         when = parsedate_to_datetime(raw)
     except (TypeError, ValueError):
@@ -177,12 +182,19 @@ class Channel(ABC):
     name: ClassVar[str]
     settings: ClassVar[tuple[Setting, ...]] = ()
     rate_limit: ClassVar[RateLimit | None] = None
-    docs: ClassVar[str] = ""
 
-    def __init__(self, env: Mapping[str, str], *, clients: HttpClients, origin: str | None = None):
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        *,
+        clients: HttpClients,
+        origin: str | None = None,
+        state: DeliveryState | None = None,
+    ):
         self.env = env
         self._clients = clients
         self.origin = origin
+        self.state: DeliveryState = MemoryState() if state is None else state
         self.redact = Redactor(self.secret_values())
 
     # --- configuration -------------------------------------------------
@@ -246,6 +258,8 @@ class HttpChannel(Channel):
 
     def perform(self, req: HttpRequest) -> httpx.Response:
         """Send ``req`` (through MCP_PUSH_ORIGIN_<ID> when set) and turn network trouble into errors."""
+        import httpx
+
         client = self._clients.get(self.proxy())
         url = with_origin(req.url, self.origin)
         try:
@@ -336,4 +350,50 @@ def code_error(
     return PermanentError(reason, code=code)
 
 
-ChannelFactory = Callable[..., Channel]
+class DeliveryState(Protocol):
+    """What outlives one attempt: which targets of this delivery were served, and cached credentials.
+
+    A worker passes one kept in the ledger, so a retry in another process sends only to the
+    targets still owed and every process shares one access token. Cache keys are hashed by the
+    channel: a key never holds a secret.
+    """
+
+    def done_targets(self) -> set[str]: ...
+
+    def mark_done(self, target: str) -> None: ...
+
+    def cached(self, key: str) -> str | None: ...
+
+    def cache(self, key: str, value: str, ttl: float) -> None: ...
+
+
+class MemoryState:
+    """A DeliveryState in this process (a channel used without a ledger): targets per channel
+    object, cached credentials shared by the process until they expire."""
+
+    _values: ClassVar[dict[str, tuple[str, float]]] = {}  # key -> (value, time.time() expiry)
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self) -> None:
+        self._done: set[str] = set()
+
+    def done_targets(self) -> set[str]:
+        return set(self._done)
+
+    def mark_done(self, target: str) -> None:
+        self._done.add(target)
+
+    def cached(self, key: str) -> str | None:
+        with self._lock:
+            found = self._values.get(key)
+        return found[0] if found and found[1] > time.time() else None
+
+    def cache(self, key: str, value: str, ttl: float) -> None:
+        with self._lock:
+            self._values[key] = (value, time.time() + ttl)
+
+    @classmethod
+    def forget(cls) -> None:
+        """Drop every cached credential of this process (tests)."""
+        with cls._lock:
+            cls._values.clear()

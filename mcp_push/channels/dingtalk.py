@@ -9,9 +9,8 @@ import base64
 import hashlib
 import hmac
 import time
+from typing import TYPE_CHECKING
 from urllib.parse import quote_plus
-
-import httpx
 
 from mcp_push.channels.base import (
     HttpChannel,
@@ -24,6 +23,9 @@ from mcp_push.channels.base import (
     json_body,
     short_hash,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 API = "https://oapi.dingtalk.com/robot/send"
 THROTTLE_SECONDS = 600.0  # 130101: the robot is throttled for 10 minutes

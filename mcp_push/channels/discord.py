@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-import httpx
 
 from mcp_push.channels.base import (
     HttpChannel,
@@ -20,6 +19,9 @@ from mcp_push.channels.base import (
 )
 from mcp_push.channels.errors import PermanentError, RateLimitedError
 from mcp_push.channels.redact import webhook_secrets
+
+if TYPE_CHECKING:
+    import httpx
 
 MAX_CONTENT = 2000
 HINTS = {

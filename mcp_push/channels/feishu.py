@@ -11,9 +11,7 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from mcp_push.channels.base import (
     HttpChannel,
@@ -27,6 +25,9 @@ from mcp_push.channels.base import (
     short_hash,
     truncate,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 HOOK = "https://open.feishu.cn/open-apis/bot/v2/hook/"
 MAX_BODY_BYTES = 20 * 1024

@@ -6,9 +6,8 @@ GOBOT_URL is the full API URL as QingLong documents it (…/send_private_msg or
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
-
-import httpx
 
 from mcp_push.channels.base import (
     HttpChannel,
@@ -21,6 +20,9 @@ from mcp_push.channels.base import (
     raise_for_http,
 )
 from mcp_push.channels.errors import PermanentError
+
+if TYPE_CHECKING:
+    import httpx
 
 ENDPOINTS = {"user_id": "send_private_msg", "group_id": "send_group_msg"}
 HINTS = {

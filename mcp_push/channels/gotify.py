@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+from typing import TYPE_CHECKING
 
 from mcp_push.channels.base import (
     HttpChannel,
@@ -14,6 +14,9 @@ from mcp_push.channels.base import (
     raise_for_http,
 )
 from mcp_push.channels.errors import PermanentError
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class Gotify(HttpChannel):

@@ -5,9 +5,12 @@ The key travels in the URL path: a secret. Whether the service still runs is unc
 
 from __future__ import annotations
 
-import httpx
+from typing import TYPE_CHECKING
 
 from mcp_push.channels.base import HttpChannel, HttpRequest, Message, Receipt, Setting, code_error, json_body
+
+if TYPE_CHECKING:
+    import httpx
 
 API = "https://push.hellyw.com"
 

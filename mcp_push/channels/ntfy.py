@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from email.header import Header
-
-import httpx
+from typing import TYPE_CHECKING
 
 from mcp_push.channels.base import (
     HttpChannel,
@@ -22,6 +20,9 @@ from mcp_push.channels.base import (
     truncate,
 )
 from mcp_push.channels.errors import PermanentError
+
+if TYPE_CHECKING:
+    import httpx
 
 MAX_BODY_BYTES = 4096
 
@@ -40,6 +41,8 @@ def _header_text(text: str) -> str:
     one_line = " ".join(text.split())
     if one_line.isascii():
         return one_line
+    from email.header import Header  # the email package only for a title that needs it, at send time
+
     return Header(one_line, "utf-8").encode(maxlinelen=10_000)
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import httpx
+from typing import TYPE_CHECKING
 
 from mcp_push.channels.base import HttpChannel, HttpRequest, Message, Receipt, Setting, excerpt, raise_for_http
 from mcp_push.channels.errors import PermanentError
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_URL = "https://push.i-i.me/"
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
-
-import httpx
+from typing import TYPE_CHECKING
 
 from mcp_push.channels.base import (
     HttpChannel,
@@ -20,6 +19,9 @@ from mcp_push.channels.base import (
     truncate,
 )
 from mcp_push.channels.errors import RateLimitedError
+
+if TYPE_CHECKING:
+    import httpx
 
 MAX_MESSAGE = 1024
 MAX_TITLE = 250

@@ -5,11 +5,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from mcp_push.channels.base import HttpChannel, HttpRequest, Message, Receipt, Setting, code_error, json_body
+
+if TYPE_CHECKING:
+    import httpx
 
 API = "https://www.pushplus.plus/send"
 OPTIONS = {

@@ -8,10 +8,12 @@ the Plus endpoints ``psend`` and ``pgroup``; the JSON endpoints ``jsend`` and ``
 from __future__ import annotations
 
 from collections.abc import Mapping
-
-import httpx
+from typing import TYPE_CHECKING
 
 from mcp_push.channels.base import HttpChannel, HttpRequest, Message, Receipt, Setting, code_error, json_body
+
+if TYPE_CHECKING:
+    import httpx
 
 API = "https://qmsg.zendee.cn"
 FORM_TYPES = ("send", "group", "psend", "pgroup")  # private, group, and the same for Plus keys

@@ -8,11 +8,13 @@ The SendKey travels in the URL path: a secret.
 from __future__ import annotations
 
 import re
-
-import httpx
+from typing import TYPE_CHECKING
 
 from mcp_push.channels.base import HttpChannel, HttpRequest, Message, Receipt, Setting, code_error, json_body
 from mcp_push.channels.errors import PermanentError, RateLimitedError
+
+if TYPE_CHECKING:
+    import httpx
 
 SC3_KEY = re.compile(r"^sctp(\d+)t")
 # 429 means this IP used up its 24-hour call allowance. The window rolls, so come back hourly

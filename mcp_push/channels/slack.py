@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+from typing import TYPE_CHECKING
 
 from mcp_push.channels.base import (
     HttpChannel,
@@ -16,6 +16,9 @@ from mcp_push.channels.base import (
 )
 from mcp_push.channels.errors import PermanentError
 from mcp_push.channels.redact import webhook_secrets
+
+if TYPE_CHECKING:
+    import httpx
 
 HINTS = {
     "invalid_payload": "Slack could not read the message",

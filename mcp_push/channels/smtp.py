@@ -9,19 +9,18 @@ Reply codes decide retry: 4yz, disconnects and timeouts are transient; 5yz are p
 
 from __future__ import annotations
 
-import smtplib
-import ssl
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import make_msgid
+from typing import TYPE_CHECKING
 
 from mcp_push.channels.base import Channel, Message, Receipt, Setting
 from mcp_push.channels.errors import DeliveryError, PermanentError, TransientError
 
+if TYPE_CHECKING:  # smtplib, ssl and email load when a mail is sent: the registry reads only the declarations
+    import smtplib
+    from email.message import EmailMessage
+
 TRUE_WORDS = {"1", "true", "yes", "on"}
-DEFAULT_TIMEOUT = 10.0
-SMTP_PORT = smtplib.SMTP_PORT  # 25
-SMTPS_PORT = smtplib.SMTP_SSL_PORT  # 465
+SMTP_PORT = 25  # smtplib.SMTP_PORT
+SMTPS_PORT = 465  # smtplib.SMTP_SSL_PORT
 
 
 def _reply_error(code: int, reply: bytes | str, what: str) -> DeliveryError:
@@ -58,13 +57,11 @@ class Smtp(Channel):
             raise PermanentError(f"SMTP_SERVER must be host or host:port (e.g. smtp.example.com:465), got {raw[:60]!r}")
         return host, port or (SMTPS_PORT if self._implicit_tls() else SMTP_PORT)
 
-    def _timeout(self) -> float:
-        try:
-            return float(self.get("MCP_PUSH_HTTP_TIMEOUT", str(DEFAULT_TIMEOUT)))
-        except ValueError:
-            return DEFAULT_TIMEOUT
-
     def build(self, message: Message) -> EmailMessage:
+        from email.headerregistry import Address
+        from email.message import EmailMessage
+        from email.utils import make_msgid
+
         sender = self.get("SMTP_EMAIL")
         user, _, domain = sender.rpartition("@")
         try:
@@ -80,6 +77,9 @@ class Smtp(Channel):
         return mail
 
     def send(self, message: Message) -> Receipt:
+        import smtplib
+        import ssl
+
         host, port = self._address()
         mail = self.build(message)
         context = ssl.create_default_context()
@@ -91,9 +91,9 @@ class Smtp(Channel):
         implicit_tls = self._implicit_tls()
         try:
             if implicit_tls:
-                server: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=self._timeout(), context=context)
+                server: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=self._clients.timeout, context=context)
             else:
-                server = smtplib.SMTP(host, port, timeout=self._timeout())
+                server = smtplib.SMTP(host, port, timeout=self._clients.timeout)
             try:
                 server.ehlo()
                 encrypted = implicit_tls
@@ -165,6 +165,8 @@ def _split_server(raw: str) -> tuple[str, int | None]:
 
 def _close(server: smtplib.SMTP) -> None:
     """Say QUIT politely; the mail is already accepted or refused, so trouble here does not matter."""
+    import smtplib
+
     try:
         server.quit()
     except (smtplib.SMTPException, OSError):

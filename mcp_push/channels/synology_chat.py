@@ -7,12 +7,13 @@ failure, and only ``{"success": true}`` means the post was made.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-import httpx
-
 from mcp_push.channels.base import HttpChannel, HttpRequest, Message, Receipt, Setting, code_error, json_body
+
+if TYPE_CHECKING:
+    import httpx
 
 HINTS = {120: "the payload field was missing or not valid JSON"}
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from mcp_push.channels.base import (
     HttpChannel,
@@ -19,6 +17,9 @@ from mcp_push.channels.base import (
 )
 from mcp_push.channels.errors import PermanentError
 from mcp_push.channels.redact import split_userinfo
+
+if TYPE_CHECKING:
+    import httpx
 
 MAX_TEXT = 4096
 

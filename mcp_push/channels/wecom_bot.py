@@ -5,9 +5,8 @@ The robot key travels in the query string: a secret.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
-
-import httpx
 
 from mcp_push.channels.base import (
     HttpChannel,
@@ -21,6 +20,9 @@ from mcp_push.channels.base import (
     short_hash,
     truncate,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_ORIGIN = "https://qyapi.weixin.qq.com"
 MAX_TEXT_BYTES = 2048

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import html
-
-import httpx
+from typing import TYPE_CHECKING
 
 from mcp_push.channels.base import HttpChannel, HttpRequest, Message, Receipt, Setting, code_error, json_body
+
+if TYPE_CHECKING:
+    import httpx
 
 API = "https://www.weplusbot.com/send"
 HTML_ABOVE = 800  # QingLong switches to the html template for longer content

@@ -46,16 +46,28 @@ def _headers(nonce: str) -> dict[str, str]:
     }
 
 
-def _unpack(source: Any) -> tuple[Ledger, Any, Settings | None]:
-    """A Runtime, a (ledger, huey) pair, or a bare ledger (then the queue depth is not shown)."""
+def _unpack(source: Any) -> tuple[Ledger, Callable[[], Any], Settings | None]:
+    """A Runtime, a (ledger, huey) pair, or a bare ledger (then the queue depth is not shown).
+
+    A Runtime's queue is opened at the first page, not here: the MCP server's own Runtime
+    (HTTP transport) opens it only when something needs it."""
     if isinstance(source, Ledger):
-        return source, None, None
+        return source, lambda: None, None
     if isinstance(source, tuple) and len(source) == 2 and isinstance(source[0], Ledger):
-        return source[0], source[1], None
+        return source[0], lambda: source[1], None
     ledger = getattr(source, "ledger", None)
     if isinstance(ledger, Ledger):
-        return ledger, getattr(source, "huey", None), getattr(source, "settings", None)
+        return ledger, lambda: _queue_of(source), getattr(source, "settings", None)
     raise TypeError("create_dashboard_app takes a Runtime, a (ledger, huey) pair or a Ledger")
+
+
+def _queue_of(runtime: Any) -> Any:
+    """The runtime's queue, or None (depth not shown) if it cannot be opened now."""
+    try:
+        return getattr(runtime, "huey", None)
+    except Exception:  # e.g. a queue server that went away: the page still shows the ledger
+        log.warning("the dashboard could not open the queue", exc_info=True)
+        return None
 
 
 def create_dashboard_app(
@@ -72,7 +84,7 @@ def create_dashboard_app(
     from the ASGI ``root_path`` when it is empty. ``settings`` (taken from a Runtime when not
     given) only serve to mask secret values should one ever reach the ledger.
     """
-    ledger, huey, found = _unpack(source)
+    ledger, queue, found = _unpack(source)
     scrub = secret_scrubber(settings or found)
     fixed_base = base_path.rstrip("/")
 
@@ -84,7 +96,7 @@ def create_dashboard_app(
         if selected is not None:
             selected = selected[:MAX_RUN_ID]
         try:
-            snapshot = take_snapshot(ledger, huey, clock(), selected)
+            snapshot = take_snapshot(ledger, queue(), clock(), selected)
         except Exception:  # the details may name a database URL; they belong in the server log only
             log.exception("the dashboard could not read the ledger")
             body = error_page("The ledger could not be read just now; see the dashboard's log. Retrying…", view)

@@ -1,6 +1,6 @@
 """What the dashboard shows, read through the ``Ledger`` interface only (any backend), in one pass.
 
-Statuses come from ``notifier.ticket_view``/``status_document`` so the page, the CLI and the
+Statuses come from ``views.ticket_view``/``status_document`` so the page, the CLI and the
 MCP tools never disagree about what "partial_success" means.
 """
 
@@ -15,10 +15,8 @@ from typing import Any
 from mcp_push.channels import configured_secrets
 from mcp_push.channels.redact import Redactor, split_userinfo, url_password
 from mcp_push.config import Settings
-from mcp_push.models import DeliveryView, TicketView, rollup
-from mcp_push.notifier import status_document
-from mcp_push.storage.base import Attempt, Ledger, TicketRecord
-from mcp_push.tasks.worker import LIVE_WITHIN
+from mcp_push.storage.base import LIVE_WITHIN, Attempt, Ledger, TicketRecord
+from mcp_push.views import OPEN, DeliveryView, TicketView, rollup, status_document
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +212,7 @@ def run_detail(ledger: Ledger, run_id: str, records: list[TicketRecord]) -> RunD
                 created_at=d.created_at,
                 updated_at=d.updated_at,
                 delivered_at=d.delivered_at,
-                next_attempt_at=d.next_attempt_at if d.status in ("pending", "retrying") else None,
+                next_attempt_at=d.next_attempt_at if d.status in OPEN else None,
                 attempts=tuple(a for a in attempts if a.delivery_id == d.id),
             )
             for d, dview in zip(record.deliveries, view.deliveries, strict=True)

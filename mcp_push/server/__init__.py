@@ -1,20 +1,61 @@
-"""The MCP server: tools, prompt, and the process around them (embedded worker, clean exit)."""
+"""The MCP server: tools, prompt, and the process around them (embedded worker, clean exit).
+
+On stdio the embedded worker starts once the client has its ``initialize`` answer (at the
+client's next message, or after EMBEDDED_START_AFTER seconds): an agent waits for that
+answer at every session start, and the consumer (Huey, and redis or psycopg when installed)
+is a fifth of the start. A notification sent before then is committed to the ledger and
+enqueued by the worker as it starts, so nothing waits long.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from mcp_push.config import Settings
 from mcp_push.notifier import Notifier
 from mcp_push.server.app import build_server
+from mcp_push.tasks.drain import ensure_delivery
 from mcp_push.tasks.lifecycle import CLOSE_SECONDS, HANDBACK_SECONDS, SERVE_GRACE_MAX, StopSignals, bounded, stop_grace
 from mcp_push.tasks.runtime import Runtime
-from mcp_push.tasks.worker import Worker, ensure_delivery
+
+if TYPE_CHECKING:
+    from mcp_push.tasks.worker import Worker
 
 log = logging.getLogger(__name__)
+
+EMBEDDED_START_AFTER = 1.0  # seconds: a client that never says more than `initialize` still gets deliveries
+
+
+class EmbeddedWorker:
+    """serve's own worker, built and started on demand (once)."""
+
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self.worker: Worker | None = None
+        self.wanted = threading.Event()  # the client is initialized: time to start
+
+    def start(self) -> None:
+        if self.worker is None:
+            self.runtime.huey  # noqa: B018 - first: the queue decides how Huey is imported
+            from mcp_push.tasks.worker import Worker
+
+            worker = Worker(self.runtime)
+            worker.start()
+            self.worker = worker
+
+    def after_initialize(self) -> Callable[[Any, Callable[[Any], Awaitable[Any]]], Awaitable[Any]]:
+        """MCP middleware that asks for the start at the first message after ``initialize``."""
+
+        async def middleware(ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
+            if getattr(ctx, "method", "initialize") != "initialize":
+                self.wanted.set()
+            return await call_next(ctx)
+
+        return middleware
 
 
 def serve(
@@ -42,32 +83,35 @@ def serve(
         grace = max(0.0, min(grace, SERVE_GRACE_MAX - SHUTDOWN_GRACE))  # uvicorn's own grace comes first
     runtime = Runtime.open(settings)
     server = build_server(Notifier(runtime))
-    worker = Worker(runtime) if embedded_worker else None
-    if worker:
-        worker.start()
+    embedded = EmbeddedWorker(runtime) if embedded_worker else None
     signals = StopSignals().install()
     try:
         if transport == "http":
             from mcp_push.server.http import run_http
 
+            if embedded:
+                embedded.start()
             # uvicorn takes SIGTERM/SIGINT while it runs, shuts down, then re-raises the signal to us.
-            run_http(server, settings, host=host, port=port)
+            run_http(server, settings, host=host, port=port, runtime=runtime)
         else:
-            _run_stdio(server, signals)
+            _run_stdio(server, signals, embedded)
         log.info("stopping on signal" if signals.received else "the client closed the connection; stopping")
     finally:
-        _stop(runtime, worker, grace, signals.since(signals.count))
+        _stop(runtime, embedded.worker if embedded else None, grace, signals.since(signals.count))
         signals.restore()
 
 
-def _run_stdio(server: object, signals: StopSignals) -> None:
+def _run_stdio(server: Any, signals: StopSignals, embedded: EmbeddedWorker | None) -> None:
     """Serve stdio in a daemon thread until stdin closes or a stop signal arrives.
 
     The SDK reads stdin in a worker thread that blocks until the client closes the pipe;
     started from a daemon thread, that thread is a daemon too, so it can no longer keep the
-    process alive after a SIGTERM (it did: 45 s and counting).
+    process alive after a SIGTERM (it did: 45 s and counting). The embedded worker starts
+    here, in the main thread, once the client is initialized.
     """
     done = threading.Event()
+    if embedded is not None:
+        server.middleware.insert(0, embedded.after_initialize())
 
     def run() -> None:
         try:
@@ -78,6 +122,10 @@ def _run_stdio(server: object, signals: StopSignals) -> None:
             done.set()
 
     threading.Thread(target=run, name="mcp-push-stdio", daemon=True).start()
+    if embedded is not None:
+        signals.wait(EMBEDDED_START_AFTER, lambda: done.is_set() or embedded.wanted.is_set())
+        if not (signals.received or done.is_set()):
+            embedded.start()
     signals.wait(float("inf"), done.is_set)
 
 

@@ -1,5 +1,8 @@
 """The MCP tools and prompt. Each tool returns a typed model (structured content) plus a
-readable text block; bad input is a ToolError that says what to fix."""
+readable text block; bad input is a ToolError that says what to fix.
+
+The Notifier answers with the plain documents of ``mcp_push.views``; here, and only here,
+they become the pydantic models whose schemas the tools declare."""
 
 from __future__ import annotations
 
@@ -16,11 +19,11 @@ from pydantic import BaseModel, PlainValidator, WithJsonSchema
 from mcp_push import __version__
 from mcp_push.config import EVENTS
 from mcp_push.errors import MCPPushError
-from mcp_push.models import ChannelsDocument, SendReceipt, StatusDocument
+from mcp_push.models import ChannelsDocument, SendReceipt, StatusDocument, from_view
 from mcp_push.notifier import Notifier
 from mcp_push.server.prompt import GUIDELINES
-from mcp_push.terminal import printable
 from mcp_push.validation import RUN_ID
+from mcp_push.views import channels_text, receipt_text, status_text
 
 INSTRUCTIONS = (
     "mcp-push tells the user, on the channels they read (Telegram, ntfy, e-mail...), that a long task "
@@ -28,7 +31,7 @@ INSTRUCTIONS = (
     "background. Read the mcp-push-guidelines prompt for when to notify."
 )
 
-M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 def _as_given(value: Any) -> Any:
@@ -100,59 +103,18 @@ class PushServer(MCPServer):
         return await super().get_prompt(name, arguments, context)
 
 
-def _result(model: BaseModel, text: str) -> CallToolResult:
+def _result(model: type[BaseModel], document: Any, text: str) -> CallToolResult:
     return CallToolResult(
         content=[TextContent(type="text", text=text)],
-        structured_content=model.model_dump(mode="json"),
+        structured_content=from_view(model, document).model_dump(mode="json"),
     )
 
 
-def _call(fn: Callable[[], M]) -> M:
+def _call(fn: Callable[[], T]) -> T:
     try:
         return fn()
     except MCPPushError as exc:
         raise ToolError(str(exc)) from None
-
-
-def receipt_text(r: SendReceipt) -> str:
-    if r.duplicate:
-        head = f"Already sent with this idempotency key: ticket {r.ticket} (run {r.run_id}) is {r.status}."
-    elif r.channels:
-        head = f"Queued ticket {r.ticket} for run {r.run_id} to {', '.join(r.channels)}."
-    else:
-        head = f"Recorded ticket {r.ticket} for run {r.run_id} (not pushed: {r.reason})."
-    return f"{head} Delivery runs in the background; notify_status(ticket='{r.ticket}') shows the outcome."
-
-
-def status_text(doc: StatusDocument) -> str:
-    lines = [f"Run {doc.run_id}: {doc.status}"]
-    if doc.last_event:  # the status is the deliveries'; the event is how the task went
-        title = printable(doc.last_event_title or "")
-        lines[0] += f" (deliveries); last event: {doc.last_event} {title!r} at {doc.last_event_at}"
-    for t in doc.tickets:
-        lines.append(
-            f"- {t.ticket} [{t.event or 'send'}] {printable(t.title)!r}: {t.status}"
-            + (f" ({t.reason})" if t.reason else "")
-        )
-        for d in t.deliveries:
-            tail = f" - {d.last_error}" if d.last_error and d.status != "delivered" else ""
-            lines.append(f"    {d.channel}: {d.status}, {d.attempts} attempt(s){tail}")
-    if doc.workers_alive == 0 and not doc.final:
-        lines.append("No worker is running: deliveries wait until `mcp-push worker` (or serve/send) starts one.")
-    return "\n".join(lines)
-
-
-def channels_text(doc: ChannelsDocument) -> str:
-    if not doc.channels:
-        return doc.hint or "No channel is configured."
-    lines = []
-    for c in doc.channels:
-        state = "enabled" if c.enabled else f"incomplete (missing {', '.join(c.missing)})"
-        lines.append(f"- {c.id}: {state}")
-    lines.append(f"Workers alive: {doc.workers_alive}")
-    if doc.config_file:
-        lines.append(f"Config file: {doc.config_file}")
-    return "\n".join(lines)
 
 
 def build_server(notifier: Notifier) -> MCPServer:
@@ -174,7 +136,7 @@ def build_server(notifier: Notifier) -> MCPServer:
         receipt = _call(
             lambda: notifier.send(title, content, run_id=run_id, channels=channels, idempotency_key=idempotency_key)
         )
-        return _result(receipt, receipt_text(receipt))
+        return _result(SendReceipt, receipt, receipt_text(receipt))
 
     async def notify_event(
         run_id: EventRunId = None,
@@ -196,17 +158,17 @@ def build_server(notifier: Notifier) -> MCPServer:
                 idempotency_key=idempotency_key,
             )
         )
-        return _result(receipt, receipt_text(receipt))
+        return _result(SendReceipt, receipt, receipt_text(receipt))
 
     async def notify_status(
         run_id: StatusRunId = None, ticket: Ticket = None
     ) -> Annotated[CallToolResult, StatusDocument]:
         doc = _call(lambda: notifier.status(run_id=run_id, ticket=ticket))
-        return _result(doc, status_text(doc))
+        return _result(StatusDocument, doc, status_text(doc))
 
     async def notify_channels() -> Annotated[CallToolResult, ChannelsDocument]:
         doc = _call(notifier.channels)
-        return _result(doc, channels_text(doc))
+        return _result(ChannelsDocument, doc, channels_text(doc))
 
     tools = [
         _tool(

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
     from starlette.types import ASGIApp
 
+    from mcp_push.tasks.runtime import Runtime
+
 __all__ = ["Gate", "HostRules", "build_http_app", "check_http_settings", "is_loopback", "run_http", "token_matches"]
 
 log = logging.getLogger(__name__)
@@ -133,19 +135,16 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run_http(server: MCPServer, settings: Settings, *, host: str, port: int) -> None:
+def run_http(server: MCPServer, settings: Settings, *, host: str, port: int, runtime: Runtime | None = None) -> None:
     """Serve until SIGTERM/SIGINT. uvicorn shuts down gracefully, then re-raises the signal, so the
-    caller's own handler (``serve`` turns SIGTERM into KeyboardInterrupt) runs its cleanup."""
+    caller's own handler (``serve`` turns SIGTERM into KeyboardInterrupt) runs its cleanup.
+
+    ``runtime`` is the server's own: the dashboard reads its ledger (and queue depth) through it."""
     import uvicorn
 
     sock = bind(host, port)
-    dashboard_runtime = None
     try:
-        if dashboard_factory() is not None:
-            from mcp_push.tasks.runtime import Runtime
-
-            dashboard_runtime = Runtime.open(settings)  # its own read connections; nothing is sent from it
-        app = build_http_app(server, settings, host=host, port=port, dashboard_source=dashboard_runtime)
+        app = build_http_app(server, settings, host=host, port=port, dashboard_source=runtime)
         verbose = logging.getLogger().isEnabledFor(logging.INFO)
         # The access log shows each request line: a client that puts its token in the URL must not leak it.
         for name in ("uvicorn.access", "uvicorn.error"):
@@ -173,5 +172,3 @@ def run_http(server: MCPServer, settings: Settings, *, host: str, port: int) -> 
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()
-        if dashboard_runtime is not None:
-            dashboard_runtime.close()

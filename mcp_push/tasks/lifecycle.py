@@ -11,7 +11,6 @@ Redis waits for it instead of exiting, so boot order does not matter.
 from __future__ import annotations
 
 import logging
-import math
 import signal
 import threading
 import time
@@ -29,8 +28,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-GRACE_SETTING = "MCP_PUSH_STOP_GRACE"
-DEFAULT_GRACE = 5.0  # seconds a send already on the wire may take to finish once a stop is asked
 SERVE_GRACE_MAX = 5.0  # serve must be gone within 10 s of SIGTERM (with the HTTP transport's own 3 s first)
 DRAIN_GRACE_MAX = 2.0  # a drain worker must be gone within 5 s
 HANDBACK_SECONDS = 1.0  # releasing claims and re-enqueueing them; a ledger that hangs is left to the lease
@@ -39,17 +36,8 @@ WAIT_MAX = 60.0  # longest pause between two tries to reach a backend at start
 
 
 def stop_grace(settings: Settings, ceiling: float | None = None) -> float:
-    """MCP_PUSH_STOP_GRACE (seconds, default 5), at most ``ceiling`` where a process has a hard bound."""
-    raw = settings.env.get(GRACE_SETTING, "").strip()
-    grace = DEFAULT_GRACE
-    if raw:
-        try:
-            grace = float(raw)
-        except ValueError:
-            grace = math.nan
-        if not math.isfinite(grace) or grace < 0:
-            raise ConfigError(f"{GRACE_SETTING} must be a number of seconds (0 or more), got {raw[:40]!r}")
-    return grace if ceiling is None else min(grace, ceiling)
+    """MCP_PUSH_STOP_GRACE (``settings.stop_grace``), at most ``ceiling`` where a process has a hard bound."""
+    return settings.stop_grace if ceiling is None else min(settings.stop_grace, ceiling)
 
 
 class StopSignals:
@@ -174,7 +162,7 @@ def _open_in_background(settings: Settings) -> dict[str, object]:
 
     def target() -> None:
         try:
-            box["runtime"] = Runtime.open(settings)
+            box["runtime"] = Runtime.open(settings, queue=True)
         except BaseException as exc:  # handed to the main thread, which decides
             box["error"] = exc
         finally:
@@ -195,7 +183,7 @@ def _sleep_unless(seconds: float, stop_requested: Callable[[], bool]) -> bool:
 
 
 def open_when_ready(settings: Settings, stop_requested: Callable[[], bool]) -> Runtime | None:
-    """Runtime.open, waiting while PostgreSQL or Redis cannot be reached (backoff 1 s .. 60 s).
+    """Runtime.open with its queue, waiting while PostgreSQL or Redis cannot be reached (backoff 1 s .. 60 s).
 
     One warning line when the wait begins. Returns None as soon as a stop is requested (an
     attempt in progress, e.g. a connect to a silent host, is abandoned); a configuration

@@ -1,198 +1,203 @@
-"""Wiring for one process: settings, ledger, Huey queue, HTTP clients and the delivery task.
+"""Wiring for one process: settings and ledger always; the queue and the delivery machinery on demand.
 
-The server (producer) and every worker (consumer) build the same Runtime, so both
-register the same task name on a Huey instance backed by the same queue file.
+A producer (``send``, ``hook``, the MCP tools) needs only the ledger: it commits its rows
+and hands their ids to a worker (``dispatch``), so with the SQLite queue it never imports
+Huey, tenacity or httpx. The queue is opened the first time something enqueues or counts
+(a worker, the sweep, the dashboard's queue depth), and the Deliverer (with its HTTP
+clients and Hitokoto) the first time a task runs or a worker starts. Every process that
+does register the delivery task registers it under the same name, on a Huey backed by the
+same queue.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import socket
 import sqlite3
+import sys
+import threading
 import time
-import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+from urllib.parse import quote
 
-from huey.api import Huey, TaskWrapper
-
-from mcp_push.channels import HttpClients
 from mcp_push.config import Settings, prepare_home
 from mcp_push.errors import ConfigError
 from mcp_push.storage import Ledger, open_ledger
-from mcp_push.tasks.delivery import Deliverer
-from mcp_push.tasks.sqlite_queue import LedgerBackedSqliteHuey
-from mcp_push.tasks.wakeup import wake_all
+from mcp_push.storage.base import live_worker_count
+from mcp_push.tasks.wakeup import hand_over, wake_all
+
+if TYPE_CHECKING:
+    from huey.api import Huey, TaskWrapper
+
+    from mcp_push.channels.base import HttpClients
+    from mcp_push.tasks.delivery import Deliverer
 
 log = logging.getLogger(__name__)
 
-TASK_NAME = "mcp_push.deliver"
+# Set by the command line for the processes that consume (serve, worker, test): their settings
+# are fixed for their whole life, so Huey may be imported for exactly the queue they use.
+LEAN_QUEUE_IMPORT = False
+QUEUE_DRIVERS = ("redis", "psycopg")
 
 
-QUEUE_SETTING = "MCP_PUSH_QUEUE_URL"
-QUEUE_TABLE_PREFIX = "mcp_push_queue"  # PostgreSQL queue tables: mcp_push_queue_task, _schedule, _kv, _counter
+def import_huey(settings: Settings) -> None:
+    """Import Huey for this process's queue.
 
-
-def queue_name(settings: Settings) -> str:
-    """The name of a shared (Redis/PostgreSQL) queue: one per ledger.
-
-    Tasks carry only delivery ids, which mean something only in the ledger that issued
-    them. Hosts that share a queue server but keep their own SQLite ledgers must not share a
-    queue, so the name is derived from the ledger: the PostgreSQL database (without the
-    password) when there is one, else this host's ledger file.
+    Huey imports redis and psycopg whenever they are installed (together about 40 MB of
+    memory and 150 ms). A command-line process on the SQLite queue never uses them, so there
+    Huey is imported with the drivers not already loaded hidden from it: its Redis and
+    PostgreSQL storages then refuse to start, which such a process never asks for, and
+    anything else may still import the drivers. Library callers (tests mixing backends in one
+    process) get Huey as it comes.
     """
-    from mcp_push.storage import redact_url
-
-    ledger = (
-        redact_url(settings.db_url) if settings.db_url else f"{socket.gethostname()}:{settings.ledger_path.resolve()}"
-    )
-    return f"mcp-push-{hashlib.sha256(ledger.encode()).hexdigest()[:10]}"
-
-
-def make_huey(settings: Settings) -> Huey:
-    """The queue the settings ask for: Redis or PostgreSQL with MCP_PUSH_QUEUE_URL, else SQLite in MCP_PUSH_HOME.
-
-    A server that cannot be reached is reported here, at start, as one ConfigError naming the setting.
-    """
-    url = settings.queue_url
-    if not url:
-        return LedgerBackedSqliteHuey(
-            "mcp-push",
-            filename=str(settings.queue_path),
-            results=False,
-            journal_mode="wal",
-            timeout=30,
-        )
-    if url.split("://", 1)[0].lower() in ("redis", "rediss"):
-        return _redis_huey(url, queue_name(settings))
-    return _postgres_huey(url, queue_name(settings))
-
-
-def _missing_driver(exc: ImportError, extra: str) -> Exception:
-    from mcp_push.errors import ConfigError
-
-    return ConfigError(
-        f"{QUEUE_SETTING} needs the {extra} driver ({exc.name or exc} is missing): install it with "
-        f"`pip install 'mcp-push[{extra}]'`, or unset {QUEUE_SETTING} to use the SQLite queue in MCP_PUSH_HOME"
-    )
-
-
-def _redis_huey(url: str, name: str) -> Huey:
-    from mcp_push.storage import backend_error
-
+    if "huey" in sys.modules or not LEAN_QUEUE_IMPORT or settings.queue_url:
+        return
+    hidden = [name for name in QUEUE_DRIVERS if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # "import redis" raises ImportError
     try:
-        import redis
-        from huey import RedisHuey
-    except ImportError as exc:
-        raise _missing_driver(exc, "redis") from None
-    try:
-        # Options in the URL's query win over these defaults; an unreachable host fails in seconds, not minutes.
-        pool = redis.ConnectionPool.from_url(
-            url, socket_connect_timeout=10, socket_timeout=30, socket_keepalive=True, health_check_interval=30
-        )
-        huey = RedisHuey(name, results=False, connection_pool=pool)
-        huey.storage.conn.ping()
-    except (redis.RedisError, ValueError, OSError) as exc:
-        raise backend_error(QUEUE_SETTING, "the Redis queue", url, exc, "the SQLite queue in MCP_PUSH_HOME") from None
-    return huey
-
-
-def _postgres_huey(url: str, name: str) -> Huey:
-    from mcp_push.storage import backend_error
-
-    try:
-        import psycopg
-        from huey import PostgresHuey
-
-        from mcp_push.storage.postgres import connect_kwargs
-    except ImportError as exc:
-        raise _missing_driver(exc, "postgres") from None
-    extra = connect_kwargs(url, QUEUE_SETTING)
-    huey = PostgresHuey(name, results=False, dsn=url, table_prefix=QUEUE_TABLE_PREFIX, create_tables=False, **extra)
-    try:
-        # Huey's "create table if not exists" races when several processes start at once: serialize it.
-        with psycopg.connect(url, autocommit=True, **extra) as conn, conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext('mcp-push:migrate'), hashtext('queue'))")
-            for statement in huey.storage.ddl:
-                conn.execute(statement)
-    except psycopg.Error as exc:
-        raise backend_error(
-            QUEUE_SETTING, "the PostgreSQL queue", url, exc, "the SQLite queue in MCP_PUSH_HOME"
-        ) from None
-    return huey
+        import huey  # noqa: F401
+    finally:
+        for name in hidden:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
 
 
 def new_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"  # not uuid: it imports platform
+
+
+def queue_file_error(settings: Settings, exc: sqlite3.DatabaseError) -> ConfigError:
+    return ConfigError(
+        f"the queue {settings.queue_path} is not a usable SQLite database ({exc}); "
+        "move it aside (queued tasks are rebuilt from the ledger by the sweep) or point MCP_PUSH_HOME elsewhere"
+    )
+
+
+def check_queue_file(settings: Settings) -> None:
+    """Read the SQLite queue's header without Huey: a broken file is one clear error in every command.
+
+    A missing file is fine (the first worker creates it); nothing is created here.
+    """
+    if not settings.queue_path.exists():
+        return
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(settings.queue_path))}?mode=rw", uri=True, timeout=5)
+        try:
+            conn.execute("PRAGMA schema_version").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.OperationalError:
+        return  # busy or locked for longer than the timeout: a worker is using it, and will report trouble
+    except sqlite3.DatabaseError as exc:  # "file is not a database", a damaged header
+        raise queue_file_error(settings, exc) from exc
 
 
 @dataclass
 class Runtime:
     settings: Settings
     ledger: Ledger
-    huey: Huey
-    clients: HttpClients
     owner: str = field(default_factory=new_owner)
-
-    def __post_init__(self) -> None:
-        self.deliverer = Deliverer(self.settings, self.ledger, self.clients, self.owner, self.enqueue)
-        self._task: TaskWrapper = self.huey.task(name=TASK_NAME)(self.deliverer.run)
+    _huey: Huey | None = field(default=None, repr=False)
+    _opening: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
-    def open(cls, settings: Settings) -> Runtime:
-        """Open ledger and queue, or raise one ConfigError that says what is wrong with them."""
+    def open(cls, settings: Settings, *, queue: bool | None = None) -> Runtime:
+        """Open the ledger (and the queue), or raise one ConfigError that says what is wrong with them.
+
+        ``queue`` None: the queue is opened now only when it is a server (MCP_PUSH_QUEUE_URL), which
+        every producer then enqueues to, so a bad URL is reported at once; the SQLite queue's file
+        is only checked, and opened when something needs it. Workers pass True.
+        """
         prepare_home(settings)
-        ledger = open_ledger(settings)
+        runtime = cls(settings, open_ledger(settings))
         try:
-            huey = make_huey(settings)
-            huey.pending_count()  # touch the queue now: a broken file fails here, not in a worker thread
-        except sqlite3.DatabaseError as exc:
-            ledger.close()
-            raise ConfigError(
-                f"the queue {settings.queue_path} is not a usable SQLite database ({exc}); "
-                "move it aside (queued tasks are rebuilt from the ledger by the sweep) or point MCP_PUSH_HOME elsewhere"
-            ) from exc
+            if queue or (queue is None and not runtime.wakes_workers):
+                runtime.huey  # noqa: B018 - open and touch it now
+            elif runtime.wakes_workers:
+                check_queue_file(settings)
         except BaseException:
-            ledger.close()  # e.g. an unreachable queue server: do not leave a PostgreSQL pool open
+            runtime.ledger.close()  # e.g. an unreachable queue server: do not leave a PostgreSQL pool open
             raise
-        return cls(settings, ledger, huey, HttpClients(settings.http_timeout))
+        return runtime
+
+    # --- the queue (opened on first use) -----------------------------------------------------
+    @property
+    def huey(self) -> Huey:
+        """The queue, opened on first use (once, whichever thread asks first)."""
+        if self._huey is None:
+            with self._opening:
+                if self._huey is None:
+                    import_huey(self.settings)
+                    from mcp_push.tasks.queue import open_queue
+
+                    self._huey = open_queue(self.settings)
+        return self._huey
+
+    @cached_property
+    def delivery_task(self) -> TaskWrapper:
+        """The delivery task registered on this process's Huey (the consumer runs it by name)."""
+        from mcp_push.tasks.queue import TASK_NAME
+
+        return self.huey.task(name=TASK_NAME)(self._run)
+
+    def _run(self, delivery_id: int) -> str:
+        """The delivery task, as a worker's consumer runs it."""
+        return self.deliverer.run(delivery_id)
+
+    # --- the delivery machinery (built where a worker runs) ------------------------------------
+    @cached_property
+    def clients(self) -> HttpClients:
+        from mcp_push.channels.base import HttpClients
+
+        return HttpClients(self.settings.http_timeout)
+
+    @cached_property
+    def deliverer(self) -> Deliverer:
+        from mcp_push.tasks.delivery import Deliverer
+
+        return Deliverer(self.settings, self.ledger, self.clients, self.owner, self.enqueue)
 
     @property
     def wakes_workers(self) -> bool:
         """Only the SQLite queue needs nudging; Redis blocks and PostgreSQL listens by themselves."""
         return self.settings.queue_url is None
 
+    # --- putting work on the queue -------------------------------------------------------
+    def dispatch(self, delivery_ids: list[int]) -> None:
+        """See that deliveries just committed reach a worker, as cheaply as this queue allows.
+
+        SQLite queue: hand the ids to a listening worker, which enqueues them; no queue is
+        opened here. Only when no worker listens but one is alive (a worker whose home
+        could not hold a socket polls) are they enqueued here. With no worker at all they
+        wait in the ledger for the next one to start (``drain.ensure_delivery`` starts one).
+        A queue server: enqueue, as its workers block on it.
+        """
+        if not delivery_ids:
+            return
+        if self.wakes_workers:
+            if hand_over(self.settings.home, delivery_ids):
+                return
+            if live_worker_count(self.ledger, time.time()) == 0:
+                return
+        self.enqueue_many(delivery_ids)
+
     def enqueue(self, delivery_id: int, delay: float = 0.0) -> None:
         """Put a delivery task on the queue, now or after ``delay`` seconds."""
         if delay > 0:
-            self._task.schedule(args=(delivery_id,), delay=delay)
+            self.delivery_task.schedule(args=(delivery_id,), delay=delay)
             return
         self.enqueue_many([delivery_id])
 
     def enqueue_many(self, delivery_ids: list[int]) -> None:
         """Enqueue several deliveries now, then nudge idle workers once."""
         for delivery_id in delivery_ids:
-            self._task(delivery_id)
+            self.delivery_task(delivery_id)
         if delivery_ids and self.wakes_workers:
             wake_all(self.settings.home)
-
-    def sweep(self) -> list[int]:
-        """Re-enqueue deliveries whose task was lost.
-
-        An expired lease always means a lost task (a worker died holding it). A pending row
-        that has waited long is only presumed lost when the queue is empty: while tasks are
-        queued, its own task is probably among them, and re-enqueueing a whole backlog on
-        every sweep would only multiply the queue.
-        """
-        now = time.time()
-        queue_empty = self.huey.pending_count() == 0
-        due = self.ledger.due_for_sweep(now, max(self.settings.lease_seconds, 30.0), unclaimed=queue_empty)
-        self.enqueue_many(due)
-        self.ledger.mark_enqueued(due, now)
-        if due:
-            log.info("sweep re-enqueued %d deliveries", len(due))
-        return due
 
     def close(self) -> None:
         """Close clients, ledger and queue; HTTP clients stay open while a send still uses them.
@@ -201,9 +206,11 @@ class Runtime:
         "Bad file descriptor" (and retry them on a fresh client: duplicates). A send abandoned
         by Worker.stop ends with the process instead.
         """
-        if self.deliverer.active:
-            log.debug("%d sends still running: leaving their HTTP clients to the process exit", self.deliverer.active)
-        else:
+        deliverer = self.__dict__.get("deliverer")
+        if deliverer is not None and deliverer.active:
+            log.debug("%d sends still running: leaving their HTTP clients to the process exit", deliverer.active)
+        elif "clients" in self.__dict__:
             self.clients.close()
         self.ledger.close()
-        self.huey.storage.close()
+        if self._huey is not None:
+            self._huey.storage.close()

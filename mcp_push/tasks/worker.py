@@ -1,47 +1,28 @@
-"""Consumers: the embedded worker of ``serve``, the ``worker`` service, and the detached drainer.
+"""The consumer: Huey's worker threads inside any process (``serve``, ``worker``, the drainer).
 
 A Worker runs Huey's consumer in threads (no signal handlers of its own, so it can live
-inside the MCP server) plus a maintenance thread that records heartbeats, sweeps lost
-deliveries back into the queue and, in drain mode, stops once nothing is left to deliver.
+inside the MCP server), listens for producers' nudges and handed-over deliveries (SQLite
+queue), and stops by handing back what it holds. Heartbeats, the sweep and retention are
+``tasks.maintenance``; the ``worker`` command and the drainer are ``tasks.drain``.
 """
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import logging
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import IO
 
 from huey.consumer import Consumer
 from huey.consumer import Worker as HueyWorker
 
-from mcp_push.config import Settings, prepare_home
-from mcp_push.errors import ConfigError
-from mcp_push.tasks.lifecycle import (
-    CLOSE_SECONDS,
-    DEFAULT_GRACE,
-    DRAIN_GRACE_MAX,
-    HANDBACK_SECONDS,
-    StopSignals,
-    bounded,
-    open_when_ready,
-    stop_grace,
-)
+from mcp_push.config import Settings
+from mcp_push.tasks.lifecycle import HANDBACK_SECONDS, bounded
+from mcp_push.tasks.maintenance import Maintenance
 from mcp_push.tasks.runtime import Runtime
 from mcp_push.tasks.wakeup import WakeListener
 
 log = logging.getLogger(__name__)
-
-HEARTBEAT_SECONDS = 5.0
-LIVE_WITHIN = 3 * HEARTBEAT_SECONDS
-PURGE_EVERY = 86400.0
 
 
 class _WakeableWorker(HueyWorker):
@@ -83,9 +64,11 @@ class Worker:
         self.runtime = runtime
         self.drain = drain
         settings = runtime.settings
+        huey = runtime.huey
+        runtime.delivery_task  # noqa: B018 - registered before a handed-over id can be enqueued
         self.wake = _wake_listener(settings, runtime) if runtime.wakes_workers else None
         self.consumer = _EmbeddedConsumer(
-            runtime.huey,
+            huey,
             self.wake,
             workers=threads or settings.workers,
             worker_type="thread",
@@ -99,29 +82,26 @@ class Worker:
         self.stopped = threading.Event()
         self.clean = True  # after stop: every send finished and the ledger took the hand-back
         self._started = self._stopping = False
-        self._maintenance = threading.Thread(target=self._maintain, name="mcp-push-maintenance", daemon=True)
+        self.maintenance = Maintenance(runtime, self.stopped, drain=drain)
 
     def start(self) -> None:
         self.runtime.deliverer.resume()
-        self.runtime.ledger.heartbeat(self.runtime.owner, time.time(), "drain" if self.drain else "worker")
-        self.runtime.sweep()
-        self._purge()
+        self.maintenance.beat()
         self._started = True
         self.consumer.start()
-        self._maintenance.start()
+        # Then what the ledger holds without a task (the threads take the first ones as they are
+        # enqueued), retention, and the maintenance loop.
+        try:
+            self.maintenance.start()
+        except BaseException:
+            self.stop(0)  # no consumer threads left behind by a start that failed
+            raise
 
-    def _purge(self) -> None:
-        """Retention: drop settled notifications older than MCP_PUSH_RETENTION_DAYS (daily)."""
-        cutoff = time.time() - self.runtime.settings.retention_days * 86400
-        purged = self.runtime.ledger.purge(cutoff)
-        if purged:
-            log.info("purged %d settled notifications older than %g days", purged, self.runtime.settings.retention_days)
-
-    def stop(self, timeout: float = DEFAULT_GRACE, *, hurry: Callable[[], bool] | None = None) -> list[int]:
+    def stop(self, timeout: float | None = None, *, hurry: Callable[[], bool] | None = None) -> list[int]:
         """Stop taking work and hand back what is in flight, so another worker sends it at once.
 
         Waits and not-yet-started attempts end now and go back to the queue. A send already
-        on the wire gets ``timeout`` seconds to finish (less if ``hurry()`` turns true): its
+        on the wire gets ``timeout`` seconds (MCP_PUSH_STOP_GRACE) to finish (less if ``hurry()`` turns true): its
         provider's answer is the truth, and sending it again would be a duplicate. One still
         running after that is released too (the only case where the provider may see it
         twice). Talking to the ledger is bounded, so a database that hangs cannot keep the
@@ -130,6 +110,8 @@ class Worker:
         """
         if self._stopping:
             return []
+        if timeout is None:
+            timeout = self.runtime.settings.stop_grace
         self._stopping = True
         self.stopped.set()
         deliverer = self.runtime.deliverer
@@ -176,146 +158,14 @@ class Worker:
         while not self.stopped.wait(0.5):
             pass
 
-    def _maintain(self) -> None:
-        settings = self.runtime.settings
-        last_sweep = last_beat = last_purge = time.monotonic()
-        while not self.stopped.wait(min(settings.sweep_seconds, HEARTBEAT_SECONDS, 0.5)):
-            if not settings.home.is_dir():  # first: with its files unlinked, every write below fails
-                log.warning("MCP_PUSH_HOME %s is gone; stopping", settings.home)
-                self.stopped.set()
-                return
-            try:
-                now = time.monotonic()
-                if now - last_beat >= HEARTBEAT_SECONDS:
-                    self.runtime.ledger.heartbeat(self.runtime.owner, time.time(), "drain" if self.drain else "worker")
-                    last_beat = now
-                if now - last_sweep >= settings.sweep_seconds:
-                    self.runtime.sweep()
-                    last_sweep = now
-                if now - last_purge >= PURGE_EVERY:
-                    self._purge()
-                    last_purge = now
-                if self.drain and self.runtime.ledger.unfinished_count() == 0:
-                    log.info("drain finished: nothing left to deliver")
-                    self.stopped.set()
-            except Exception:  # keep maintaining; the next round may succeed (e.g. a locked database)
-                if self.stopped.is_set():
-                    return
-                log.exception("maintenance round failed")
-
 
 def _wake_listener(settings: Settings, runtime: Runtime) -> WakeListener | None:
-    """This worker's wake-up socket, or None (plain polling) if MCP_PUSH_HOME/wake cannot hold one."""
+    """This worker's wake-up socket, or None (plain polling) if MCP_PUSH_HOME/wake cannot hold one.
+
+    Deliveries handed over on it are enqueued at once (and every idle worker of the home woken).
+    """
     try:
-        return WakeListener(settings.home, runtime.owner.replace(":", "_"))
+        return WakeListener(settings.home, runtime.owner.replace(":", "_"), on_ids=runtime.enqueue_many)
     except OSError as exc:
         log.warning("no wake-up socket in %s (%s); polling the queue instead", settings.home, exc)
         return None
-
-
-# --- the detached drainer -------------------------------------------------------
-
-
-def drain_lock_path(settings: Settings) -> Path:
-    return settings.home / "drain.lock"
-
-
-def _open_private(path: Path, flags: int) -> int:
-    """Open (creating, 0600) a file of MCP_PUSH_HOME, never through a symbolic link planted there."""
-    try:
-        return os.open(path, flags | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            reason = "mcp-push never follows links in its home"
-            raise ConfigError(f"{path} is a symbolic link; remove it ({reason})") from None
-        raise
-
-
-def try_lock(path: Path) -> IO[str] | None:
-    """An exclusive, non-blocking lock held while the returned file stays open (never through a symlink)."""
-    handle = os.fdopen(_open_private(path, os.O_RDWR), "r+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        return None
-    return handle
-
-
-def spawn_drainer(settings: Settings) -> subprocess.Popen[bytes]:
-    """Start ``mcp-push worker --drain`` detached from this process, so it outlives us."""
-    env = dict(os.environ)
-    env["MCP_PUSH_HOME"] = str(settings.home)
-    if settings.config_file is not None:
-        env["MCP_PUSH_CONFIG"] = str(settings.config_file)
-    log_fd = _open_private(settings.home / "drain.log", os.O_WRONLY | os.O_APPEND)
-    try:
-        os.fchmod(log_fd, 0o600)
-        return subprocess.Popen(
-            [sys.executable, "-m", "mcp_push", "worker", "--drain"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=log_fd,
-            env=env,
-            start_new_session=True,
-            close_fds=True,
-        )
-    finally:
-        os.close(log_fd)
-
-
-def ensure_delivery(runtime: Runtime, *, exclude: str | None = None) -> subprocess.Popen[bytes] | None:
-    """Make sure someone will deliver what is queued: a live worker (other than ``exclude``), or a drainer."""
-    if runtime.ledger.unfinished_count() == 0:
-        return None
-    if [w for w in runtime.ledger.live_workers(time.time(), LIVE_WITHIN) if w != exclude]:
-        return None
-    return spawn_drainer(runtime.settings)
-
-
-def run_worker(settings: Settings, *, threads: int | None = None, drain: bool = False) -> int:
-    """``mcp-push worker``: consume until SIGTERM/SIGINT, or (``--drain``) until nothing is left.
-
-    Started before its PostgreSQL or Redis, it waits for them. A stop hands back what is in
-    flight and exits 0 within a few seconds (a drain worker within 5), whatever the servers do.
-    """
-    signals = StopSignals().install()
-    lock = None
-    runtime = None
-    try:
-        if drain:
-            prepare_home(settings)
-            lock = try_lock(drain_lock_path(settings))
-            if lock is None:
-                log.info("another drainer is already running")
-                return 0
-        grace = stop_grace(settings, DRAIN_GRACE_MAX if drain else None)
-        runtime = open_when_ready(settings, lambda: signals.received)
-        if runtime is None:
-            return 0  # stopped while waiting for a backend
-        while True:
-            worker = Worker(runtime, threads, drain=drain)
-            worker.start()
-            while not (worker.stopped.is_set() or signals.received):
-                worker.stopped.wait(0.1)
-            worker.stop(grace, hurry=signals.since(signals.count))
-            if not worker.clean:
-                return 0  # a server hung or a send is still running: end the process rather than drain on
-            if signals.received or not drain or not settings.home.is_dir():
-                return 0
-            # Drained. Let go of the lock, then look once more: a sender that found the lock
-            # taken relies on us to see what it queued just before we let go.
-            assert lock is not None
-            lock.close()
-            lock = None
-            if runtime.ledger.unfinished_count() == 0:
-                return 0
-            lock = try_lock(drain_lock_path(settings))
-            if lock is None:
-                return 0
-    finally:
-        if lock is not None:
-            lock.close()
-        if runtime is not None:
-            bounded(runtime.close, CLOSE_SECONDS, "closing the ledger and the queue")
-        signals.restore()

@@ -24,6 +24,7 @@ from mcp_push.storage import NewTicket, SqliteLedger
 from mcp_push.tasks.delivery import Deliverer
 from mcp_push.tasks.runtime import Runtime
 from mcp_push.tasks.worker import Worker
+from mcp_push.views import as_json
 from tests.conftest import FakeClock, settings_for
 from tests.fakes.base import FakeProvider, Recorded, Rejected, Reply
 from tests.helpers import wait_until
@@ -177,7 +178,7 @@ def test_channels_listing_masks_every_url(make_settings) -> None:
     assert views["apprise:1"].settings["APPRISE_URLS"] == "json://*** (URL 1 of 2)"
     assert views["apprise:2"].settings["APPRISE_URLS"] == "tgram://*** (URL 2 of 2)"
     assert "apprise:1" in doc.enabled and "apprise:2" in doc.enabled
-    dumped = doc.model_dump_json()
+    dumped = as_json(doc)
     assert TOKEN not in dumped and "AAFbcDEFghijk" not in dumped
 
 
@@ -342,3 +343,9 @@ def test_end_to_end_retry_after_a_failure(make_settings, hook) -> None:
         worker.stop(timeout=2)
         runtime.close()
     assert hook.problems == []
+
+
+def test_a_password_holding_slash_or_at_is_a_secret_piece() -> None:
+    """Apprise URLs are read for credentials by channels/redact.py's one parser, like every other URL."""
+    pieces = set(secret_pieces("mailto://alice:hu/nt%40er@gmail.com"))
+    assert {"alice", "hu/nt%40er", "hu/nt@er"} <= pieces

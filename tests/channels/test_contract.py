@@ -104,7 +104,7 @@ def rate_limited_harness(request: pytest.FixtureRequest, tmp_path) -> Iterator[H
 def assert_no_secret(h: Harness, caplog: pytest.LogCaptureFixture) -> None:
     stored = "\n".join(
         repr(row)
-        for table in ("tickets", "deliveries", "attempts", "rate_slots", "workers")
+        for table in ("tickets", "deliveries", "attempts", "rate_slots", "workers", "delivery_targets", "channel_cache")
         for row in h.ledger.dump_table(table)
     )
     for secret in h.case.secrets:

@@ -27,6 +27,7 @@ from mcp_push.notifier import Notifier
 from mcp_push.storage import NewTicket, SqliteLedger
 from mcp_push.tasks.delivery import Deliverer
 from mcp_push.tasks.runtime import Runtime
+from mcp_push.views import as_json
 from tests.conftest import FakeClock, settings_for
 from tests.dashboard.dom import parse, run_statuses, selected_run
 from tests.dashboard.sample import Writer
@@ -144,7 +145,7 @@ def test_credentials_in_tg_proxy_host_are_masked(tmp_path, caplog) -> None:
     runtime = Runtime.open(settings)
     try:
         doc = Notifier(runtime).channels()  # what notify_channels returns
-        assert PROXY_PASSWORD not in doc.model_dump_json()
+        assert PROXY_PASSWORD not in as_json(doc)
         did = deliver(settings, runtime.ledger, "telegram", "Deploy done")
         d = runtime.ledger.get_delivery(did)
         assert d is not None and d.status == "retrying" and d.last_error
@@ -229,7 +230,7 @@ def test_notify_status_shows_the_title_as_written(topic_ntfy, tmp_path) -> None:
     runtime = Runtime.open(settings)
     try:
         deliver(settings, runtime.ledger, "ntfy", "3 alerts fired", "alerts-run")
-        doc = json.loads(Notifier(runtime).status(run_id="alerts-run").model_dump_json())
+        doc = json.loads(as_json(Notifier(runtime).status(run_id="alerts-run")))
         assert doc["run_id"] == "alerts-run"
         assert doc["tickets"][0]["title"] == "3 alerts fired"
     finally:

@@ -106,7 +106,7 @@ class Writer:
                 if previous_end is not None:
                     led.defer(delivery_id, OWNER, start, error, previous_end, retrying=True)
                 assert led.claim(delivery_id, OWNER, LEASE, start) is not None
-            led.record_attempt(delivery_id, OWNER, start, start + took, outcome, error)
+            led.record_attempt(delivery_id, start, start + took, outcome, error)
             previous_end = start + took
         last_error = tries[-1][3] if tries else None
         if final == "delivered":

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from mcp_push.tasks.worker import try_lock
+from mcp_push.tasks.drain import try_lock
 from tests.fakes.ntfy import FakeNtfy
 from tests.helpers import wait_until
 from tests.server.conftest import server_env

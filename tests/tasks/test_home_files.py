@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mcp_push.errors import ConfigError
-from mcp_push.tasks.worker import drain_lock_path, spawn_drainer, try_lock
+from mcp_push.tasks.drain import drain_lock_path, spawn_drainer, try_lock
 
 
 def test_a_planted_drain_lock_link_is_refused(make_settings, tmp_path) -> None:

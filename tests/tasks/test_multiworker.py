@@ -21,8 +21,8 @@ import pytest
 
 from mcp_push.notifier import Notifier
 from mcp_push.storage import NewTicket
+from mcp_push.storage.base import LIVE_WITHIN
 from mcp_push.tasks.runtime import Runtime
-from mcp_push.tasks.worker import LIVE_WITHIN
 from tests.conftest import settings_for
 from tests.fakes.base import Recorded
 from tests.fakes.ntfy import CASE as NTFY

@@ -8,6 +8,7 @@ import pytest
 
 from mcp_push.notifier import Notifier
 from mcp_push.storage import NewTicket
+from mcp_push.tasks.maintenance import sweep
 from mcp_push.tasks.runtime import Runtime
 from mcp_push.tasks.worker import Worker
 from tests.fakes.ntfy import CASE as NTFY
@@ -75,7 +76,7 @@ def test_sweep_enqueues_a_delivery_whose_task_never_reached_the_queue(start, fak
     # A crash between the ledger commit and the enqueue: the row exists, no task does.
     record, _ = runtime.ledger.create_ticket(NewTicket("tk-lost", "run-x", "t", "c", 0.0, ("ntfy",)))
     assert runtime.huey.pending_count() == 0
-    assert runtime.sweep() == [record.deliveries[0].id]
+    assert sweep(runtime) == [record.deliveries[0].id]
     worker = Worker(runtime, threads=1)
     worker.start()
     try:

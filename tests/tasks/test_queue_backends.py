@@ -145,7 +145,7 @@ def test_the_cli_exits_2_with_the_message(tmp_path) -> None:
 
 def test_a_shared_queue_is_named_after_its_ledger(tmp_path) -> None:
     """Hosts with their own SQLite ledgers must not share a queue: task ids mean something only in one ledger."""
-    from mcp_push.tasks.runtime import queue_name
+    from mcp_push.tasks.queue import queue_name
     from tests.conftest import settings_for
 
     a = settings_for(tmp_path / "a", {"MCP_PUSH_QUEUE_URL": "redis://127.0.0.1:6379/1"})

@@ -20,8 +20,9 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from mcp_push.notifier import Notifier
+from mcp_push.storage.base import LIVE_WITHIN
 from mcp_push.tasks.runtime import Runtime
-from mcp_push.tasks.worker import LIVE_WITHIN, Worker
+from mcp_push.tasks.worker import Worker
 from tests.conftest import settings_for
 from tests.fakes.ntfy import CASE as NTFY
 from tests.helpers import delivery_status, wait_until
