@@ -358,8 +358,8 @@ def test_ages():
     assert ago(500, 100) == "in 6 min 40 s"
 
 
-@pytest.mark.slow
-def test_cli_serves_the_dashboard(make_settings, tmp_path: Path):
+def _start_dashboard(make_settings) -> tuple[subprocess.Popen[bytes], int]:
+    """`mcp-push dashboard` as a process, on a free port, over a ledger holding the sample runs."""
     settings = make_settings()
     rt = Runtime.open(settings)
     try:
@@ -376,6 +376,12 @@ def test_cli_serves_the_dashboard(make_settings, tmp_path: Path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+    return proc, port
+
+
+@pytest.mark.slow
+def test_cli_serves_the_dashboard(make_settings, tmp_path: Path):
+    proc, port = _start_dashboard(make_settings)
     try:
 
         def answer() -> httpx.Response | None:
@@ -409,22 +415,7 @@ def _raw_get(port: int, headers: dict[str, str]) -> tuple[int, str]:
 
 @pytest.mark.slow
 def test_cli_dashboard_checks_host_and_origin_against_dns_rebinding(make_settings):
-    settings = make_settings()
-    rt = Runtime.open(settings)
-    try:
-        fill(rt.ledger, time.time(), history=3)
-    finally:
-        rt.close()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "MCP_PUSH_HOME": str(settings.home), "MCP_PUSH_CONFIG": str(settings.config_file)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mcp_push", "dashboard", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    proc, port = _start_dashboard(make_settings)
     try:
 
         def answer() -> tuple[int, str] | None:
