@@ -257,17 +257,21 @@ def test_a_worker_does_not_wait_for_a_database_that_refuses_it(tmp_path) -> None
 # --- a drain worker whose database hangs ------------------------------------------------------
 
 
+def _retry_in_an_hour(producer: Runtime) -> None:
+    """Something a drainer must wait for (a retry an hour away), so it stays up."""
+    receipt = Notifier(producer).send("later", "retry in an hour")
+    (delivery,) = producer.ledger.get_ticket(receipt.ticket).deliveries  # type: ignore[union-attr]
+    now = time.time()
+    assert producer.ledger.claim(delivery.id, "someone", 60, now)
+    producer.ledger.defer(delivery.id, "someone", now + 3600, "busy", now, retrying=True)
+
+
 def test_a_drain_worker_whose_database_hangs_exits_on_sigterm(tmp_path, fake) -> None:
     home, log = tmp_path / "home", tmp_path / "drain.log"
     with postgres_schema() as url, proxy(url) as (relay, via):
         producer = Runtime.open(settings_for(tmp_path / "producer", {**NTFY.env(fake.url), "MCP_PUSH_DB_URL": url}))
         try:
-            # Something the drainer must wait for (a retry an hour away), so it stays up.
-            receipt = Notifier(producer).send("later", "retry in an hour")
-            (delivery,) = producer.ledger.get_ticket(receipt.ticket).deliveries  # type: ignore[union-attr]
-            now = time.time()
-            assert producer.ledger.claim(delivery.id, "someone", 60, now)
-            producer.ledger.defer(delivery.id, "someone", now + 3600, "busy", now, retrying=True)
+            _retry_in_an_hour(producer)
             drainer = start_worker(home, {**NTFY.env(fake.url), "MCP_PUSH_DB_URL": via}, log, "--drain")
             with _workers(drainer):
                 wait_until(lambda: _live(producer) == 1 or drainer.poll() is not None, what="the drainer")
@@ -285,11 +289,7 @@ def test_a_drain_worker_whose_home_is_removed_exits(tmp_path, fake) -> None:
     home, log = tmp_path / "home", tmp_path / "drain.log"
     producer = Runtime.open(settings_for(home, NTFY.env(fake.url)))
     try:
-        receipt = Notifier(producer).send("later", "retry in an hour")
-        (delivery,) = producer.ledger.get_ticket(receipt.ticket).deliveries  # type: ignore[union-attr]
-        now = time.time()
-        assert producer.ledger.claim(delivery.id, "someone", 60, now)
-        producer.ledger.defer(delivery.id, "someone", now + 3600, "busy", now, retrying=True)
+        _retry_in_an_hour(producer)
         drainer = start_worker(home, NTFY.env(fake.url), log, "--drain")
         with _workers(drainer):
             wait_until(lambda: _live(producer) == 1 or drainer.poll() is not None, what="the drainer")
