@@ -42,7 +42,9 @@ def test_console_channel_prints_sanitized_text(capsys) -> None:
         clients.close()
     out = capsys.readouterr()
     assert out.out == ""  # stdout belongs to MCP
-    assert out.err == "[mcp-push] red alarm overwritten 2Jgnp.exe\n\nbodyline\n"
+    # The escape sequence is gone; the lone carriage return is a line break in Markdown (the
+    # console prints the plain-text rendering), so it can no longer overwrite the line.
+    assert out.err == "[mcp-push] red alarm overwritten 2Jgnp.exe\n\nbody\nline\n"
 
 
 def test_status_and_send_wait_print_sanitized_text(tmp_path: Path, fake) -> None:

@@ -26,7 +26,10 @@ class Aibotk(HttpChannel):
     )
 
     def request(self, message: Message) -> HttpRequest:
-        payload: dict[str, Any] = {"apiKey": self.get("AIBOTK_KEY"), "message": {"type": TEXT, "content": message.text}}
+        payload: dict[str, Any] = {
+            "apiKey": self.get("AIBOTK_KEY"),
+            "message": {"type": TEXT, "content": self.plain_text(message)},
+        }
         if self.get("AIBOTK_TYPE").lower() == "room":
             return HttpRequest("POST", f"{API}/room", json={**payload, "roomName": self.get("AIBOTK_NAME")})
         return HttpRequest("POST", f"{API}/contact", json={**payload, "name": self.get("AIBOTK_NAME")})

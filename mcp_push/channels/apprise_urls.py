@@ -160,7 +160,7 @@ class AppriseChannel(Channel):
         logger = logging.getLogger("apprise")
         logger.addHandler(handler)
         try:
-            result = notifier.notify(body=message.content or message.title, title=message.title)
+            result = notifier.notify(body=self.render_body(message) or message.title, title=message.title)
         finally:
             logger.removeHandler(handler)
         if result:

@@ -73,7 +73,7 @@ class Chronocat(HttpChannel):
             self.get("CHRONOCAT_URL").rstrip("/") + "/api/message/send",
             json={
                 "peer": {"chatType": chat_type, "peerUin": uin},
-                "elements": [{"elementType": 1, "textElement": {"content": message.text}}],
+                "elements": [{"elementType": 1, "textElement": {"content": self.plain_text(message)}}],
             },
             headers={"Authorization": f"Bearer {self.get('CHRONOCAT_TOKEN')}"},
         )

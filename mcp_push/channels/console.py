@@ -24,5 +24,5 @@ class Console(Channel):
 
     def send(self, message: Message) -> Receipt:
         # stderr is usually a terminal: an agent's title must not be able to drive it.
-        print(f"[mcp-push] {printable(message.text)}", file=sys.stderr, flush=True)
+        print(f"[mcp-push] {printable(self.plain_text(message))}", file=sys.stderr, flush=True)
         return Receipt()

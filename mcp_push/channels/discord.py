@@ -1,8 +1,13 @@
-"""Discord webhook: POST {webhook URL}?wait=true with JSON {"content"}; the URL's token is the secret."""
+"""Discord webhook: POST {webhook URL}?wait=true with one embed; the URL's token is the secret.
+
+The embed's title is the message's title (a link to the message's URL when it has one), its
+description the content in Discord Markdown, its colour the event's, its footer the source
+line; Discord's embed limits (title 256, description 4096, footer 2048, 6,000 in all) are kept.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from mcp_push.channels.base import (
@@ -19,11 +24,16 @@ from mcp_push.channels.base import (
 )
 from mcp_push.channels.errors import PermanentError, RateLimitedError
 from mcp_push.channels.redact import webhook_secrets
+from mcp_push.render import clip
 
 if TYPE_CHECKING:
     import httpx
 
-MAX_CONTENT = 2000
+MAX_TITLE = 256
+MAX_DESCRIPTION = 4096
+MAX_FOOTER = 2048
+MAX_FIELD_VALUE = 1024
+MAX_EMBED_TOTAL = 6000
 HINTS = {
     10015: "the webhook was deleted: create a new one and update DISCORD_WEBHOOK_URL",
     50027: "the webhook token is wrong: copy the URL again",
@@ -40,6 +50,7 @@ def with_wait(url: str) -> str:
 class Discord(HttpChannel):
     id = "discord"
     name = "Discord"
+    dialect = "discord_markdown"
     settings = (
         Setting(
             "DISCORD_WEBHOOK_URL",
@@ -54,10 +65,30 @@ class Discord(HttpChannel):
 
     def request(self, message: Message) -> HttpRequest:
         payload = {
-            "content": truncate(message.text, MAX_CONTENT),
+            "embeds": [self.embed(message)],
             "allowed_mentions": {"parse": []},  # an agent's text must not ping @everyone
         }
         return HttpRequest("POST", with_wait(self.get("DISCORD_WEBHOOK_URL")), json=payload)
+
+    def embed(self, message: Message) -> dict[str, Any]:
+        from mcp_push.render.priority import discord_colour
+
+        title = clip(self.inline(message.title), MAX_TITLE) or "mcp-push"
+        embed: dict[str, Any] = {"title": title, "color": discord_colour(message.event)}
+        used = len(title)
+        if message.url and message.url.startswith(("http://", "https://")) and len(message.url) <= MAX_FIELD_VALUE:
+            embed["url"] = message.url
+            embed["fields"] = [{"name": "Link", "value": message.url}]
+            used += len("Link") + len(message.url)
+        if message.source:
+            footer = truncate(message.source, MAX_FOOTER)
+            embed["footer"] = {"text": footer}
+            used += len(footer)
+        room = min(MAX_DESCRIPTION, MAX_EMBED_TOTAL - used)
+        description = self.render_body(message, limit=room, link=False, source=False)
+        if description.strip():
+            embed["description"] = description
+        return embed
 
     def interpret(self, response: httpx.Response) -> Receipt:
         if response.status_code == 204:

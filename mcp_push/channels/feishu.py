@@ -1,7 +1,10 @@
 """Feishu / Lark custom bot (飞书机器人): POST open.feishu.cn/open-apis/bot/v2/hook/{FSKEY}.
 
 The hook token sits in the URL path (a secret). With FSSECRET set, each message carries a
-``timestamp`` and a ``sign`` in its JSON body.
+``timestamp`` and a ``sign`` in its JSON body. A message is an interactive card (schema 1.0):
+a header coloured by event (red error, green end, blue ask, grey otherwise), the content as a
+``markdown`` element, an "Open" button for the message's URL and the source line as a note;
+the content is cut so the whole body stays under Feishu's 20 KB.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ from mcp_push.channels.base import (
     code_error,
     json_body,
     short_hash,
-    truncate,
 )
 
 if TYPE_CHECKING:
@@ -52,6 +54,7 @@ class Feishu(HttpChannel):
         Setting("FSKEY", required=True, secret=True, example="0a1b2c3d-4e5f-6789-abcd-ef0123456789"),
         Setting("FSSECRET", secret=True, example="bX9kZ2VzZWNyZXQxMjM0"),
     )
+    dialect = "feishu"
     rate_limit = RateLimit(5, 1)  # per bot; the bot also allows at most 100 a minute
 
     def _url(self) -> str:
@@ -65,11 +68,44 @@ class Feishu(HttpChannel):
         return f"feishu:{short_hash(self._url())}"
 
     def request(self, message: Message) -> HttpRequest:
-        payload: dict[str, Any] = {"msg_type": "text", "content": {"text": message.text}}
+        payload: dict[str, Any] = {"msg_type": "interactive", "card": {}}
         if self.get("FSSECRET"):
             ts = int(time.time())
             payload.update(timestamp=str(ts), sign=sign(self.get("FSSECRET"), ts))
-        return HttpRequest("POST", self._url(), content=_fit(payload), headers={"Content-Type": "application/json"})
+        body = self._fit(payload, message)
+        return HttpRequest("POST", self._url(), content=body, headers={"Content-Type": "application/json"})
+
+    def card(self, message: Message, content: str) -> dict[str, Any]:
+        from mcp_push.render.priority import feishu_template
+
+        title = " ".join(message.title.split()) or "mcp-push"
+        elements: list[dict[str, Any]] = []
+        if content.strip():
+            elements.append({"tag": "markdown", "content": content})
+        if message.url and message.url.startswith(("http://", "https://")):
+            button = {"tag": "button", "text": {"tag": "plain_text", "content": "Open"}, "type": "primary"}
+            elements.append({"tag": "action", "actions": [{**button, "url": message.url}]})
+        if message.source:
+            elements.append({"tag": "note", "elements": [{"tag": "plain_text", "content": message.source}]})
+        if not elements:  # a card needs a body: the title again
+            elements.append({"tag": "markdown", "content": self.inline(title)})
+        return {
+            "config": {"wide_screen_mode": True},
+            "header": {"template": feishu_template(message.event), "title": {"tag": "plain_text", "content": title}},
+            "elements": elements,
+        }
+
+    def _fit(self, payload: dict[str, Any], message: Message) -> bytes:
+        """The JSON body with the content cut so the whole stays under 20 KB (escapes included)."""
+        from mcp_push.render import fit, render
+
+        rendered = render(message.content, self.dialect, "text" if message.format == "text" else "markdown")
+        limit = MAX_BODY_BYTES
+        while True:
+            body = _encode({**payload, "card": self.card(message, fit(rendered, limit, "bytes"))})
+            if len(body) <= MAX_BODY_BYTES or limit <= 0:
+                return body
+            limit = min(limit - 1, limit * MAX_BODY_BYTES // len(body))  # escapes grow in proportion
 
     def interpret(self, response: httpx.Response) -> Receipt:
         body = json_body(response)
@@ -82,20 +118,3 @@ class Feishu(HttpChannel):
 
 def _encode(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _fit(payload: dict[str, Any]) -> bytes:
-    """The JSON body, its text cut so the whole body stays under 20 KB (escapes included)."""
-    text = payload["content"]["text"]
-    body = _encode(payload)
-    if len(body) <= MAX_BODY_BYTES:
-        return body
-
-    def cut(limit: int) -> bytes:
-        return _encode({**payload, "content": {"text": truncate(text, limit)}})
-
-    low, high = 0, len(text)  # the longest character limit whose body fits
-    while low < high:
-        mid = (low + high + 1) // 2
-        low, high = (mid, high) if len(cut(mid)) <= MAX_BODY_BYTES else (low, mid - 1)
-    return cut(low)

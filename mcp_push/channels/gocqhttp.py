@@ -56,7 +56,10 @@ class GoCqHttp(HttpChannel):
         path = parts.path.rstrip("/")
         if not path.endswith(("/send_private_msg", "/send_group_msg", "/send_msg")):
             path = f"{path}/{ENDPOINTS[key]}"
-        payload: dict[str, object] = {key: int(target) if target.isdigit() else target, "message": message.text}
+        payload: dict[str, object] = {
+            key: int(target) if target.isdigit() else target,
+            "message": self.plain_text(message),
+        }
         if path.endswith("/send_msg"):
             payload["message_type"] = "private" if key == "user_id" else "group"
         payload["auto_escape"] = True  # plain text: do not interpret CQ codes in the agent's words

@@ -1,8 +1,13 @@
-"""Gotify: POST {GOTIFY_URL}/message with the app token in the X-Gotify-Key header."""
+"""Gotify: POST {GOTIFY_URL}/message with the app token in the X-Gotify-Key header.
+
+The content is Markdown (``extras.client::display.contentType = text/markdown``), the priority
+follows the message's level (GOTIFY_PRIORITY, when set, is the priority of a ``normal`` one) and
+the message's URL opens on a tap (``extras.client::notification.click.url``).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mcp_push.channels.base import (
     HttpChannel,
@@ -28,15 +33,33 @@ class Gotify(HttpChannel):
         Setting("GOTIFY_PRIORITY", example="0"),
     )
 
+    dialect = "gotify"
+
+    def priority(self, message: Message) -> int:
+        from mcp_push.render.priority import GOTIFY
+
+        level = self.level(message)
+        if level == "normal" and self.get("GOTIFY_PRIORITY"):
+            try:
+                return int(self.get("GOTIFY_PRIORITY"))
+            except ValueError:
+                pass
+        return GOTIFY[level]
+
     def request(self, message: Message) -> HttpRequest:
-        try:
-            priority = int(self.get("GOTIFY_PRIORITY", "0"))
-        except ValueError:
-            priority = 0
+        extras: dict[str, Any] = {"client::display": {"contentType": "text/markdown"}}
+        if message.url and message.url.startswith(("http://", "https://")):
+            extras["client::notification"] = {"click": {"url": message.url}}
+        payload = {
+            "title": message.title,
+            "message": self.render_body(message) or self.inline(message.title),
+            "priority": self.priority(message),
+            "extras": extras,
+        }
         return HttpRequest(
             "POST",
             self.get("GOTIFY_URL").rstrip("/") + "/message",
-            json={"title": message.title, "message": message.content or message.title, "priority": priority},
+            json=payload,
             headers={"X-Gotify-Key": self.get("GOTIFY_TOKEN")},
         )
 

@@ -24,7 +24,7 @@ class IGot(HttpChannel):
         return HttpRequest(
             "POST",
             f"{API}/{self.get('IGOT_PUSH_KEY')}",
-            data={"title": message.title, "content": message.content or message.title},
+            data={"title": message.title, "content": self.render_body(message) or message.title},
         )
 
     def interpret(self, response: httpx.Response) -> Receipt:

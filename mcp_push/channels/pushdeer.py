@@ -1,4 +1,4 @@
-"""PushDeer: POST {DEER_URL or api2.pushdeer.com/message/push}, the push key in the form body."""
+"""PushDeer: POST {DEER_URL or api2.pushdeer.com/message/push}, the push key in the form body; ``desp`` is Markdown."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ API = "https://api2.pushdeer.com/message/push"
 class PushDeer(HttpChannel):
     id = "pushdeer"
     name = "PushDeer"
+    dialect = "pushdeer"
     settings = (
         Setting("DEER_KEY", required=True, secret=True, example="PDU1234TAbCdEfGhIjKlMnOpQrStUvWxYz01234"),
         Setting("DEER_URL", example="https://api2.pushdeer.com/message/push"),
@@ -25,7 +26,12 @@ class PushDeer(HttpChannel):
         return HttpRequest(
             "POST",
             self.get("DEER_URL", API),
-            data={"pushkey": self.get("DEER_KEY"), "text": message.title, "desp": message.content, "type": "markdown"},
+            data={
+                "pushkey": self.get("DEER_KEY"),
+                "text": message.title,
+                "desp": self.render_body(message),
+                "type": "markdown",
+            },
         )
 
     def interpret(self, response: httpx.Response) -> Receipt:

@@ -25,7 +25,7 @@ class PushMe(HttpChannel):
         return HttpRequest(
             "POST",
             self.get("PUSHME_URL", DEFAULT_URL),
-            data={"push_key": self.get("PUSHME_KEY"), "title": message.title, "content": message.content},
+            data={"push_key": self.get("PUSHME_KEY"), "title": message.title, "content": self.render_body(message)},
         )
 
     def interpret(self, response: httpx.Response) -> Receipt:

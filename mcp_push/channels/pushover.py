@@ -1,4 +1,8 @@
-"""Pushover: POST https://api.pushover.net/1/messages.json (form); success is ``status == 1``."""
+"""Pushover: POST https://api.pushover.net/1/messages.json (form); success is ``status == 1``.
+
+Plain text (Markdown removed), ``priority`` −1/0/1 by the message's level (2, emergency, needs
+retry and expire parameters and is never sent) and the message's URL as ``url``.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ if TYPE_CHECKING:
 
 MAX_MESSAGE = 1024
 MAX_TITLE = 250
+MAX_URL = 512
 
 
 def _seconds_to_quota_reset(response: httpx.Response) -> float:
@@ -52,10 +57,23 @@ class Pushover(HttpChannel):
             data={
                 "token": self.get("PUSHOVER_TOKEN"),
                 "user": self.get("PUSHOVER_USER"),
-                "title": truncate(message.title, MAX_TITLE),
-                "message": truncate(message.content or message.title, MAX_MESSAGE),
+                **self.fields(message),
             },
         )
+
+    def fields(self, message: Message) -> dict[str, str]:
+        from mcp_push.render.priority import PUSHOVER
+
+        native = bool(message.url and len(message.url) <= MAX_URL)
+        text = self.render_body(message, limit=MAX_MESSAGE, link=not native) or truncate(message.title, MAX_MESSAGE)
+        found = {
+            "title": truncate(message.title, MAX_TITLE),
+            "message": text,
+            "priority": str(PUSHOVER[self.level(message)]),
+        }
+        if native and message.url:
+            found.update(url=message.url, url_title="Open")
+        return found
 
     def interpret(self, response: httpx.Response) -> Receipt:
         if response.status_code == 429:

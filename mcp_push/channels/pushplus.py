@@ -1,6 +1,8 @@
 """PushPlus (推送加): POST www.pushplus.plus/send with the token in the JSON body.
 
 ``code == 200`` means accepted: PushPlus delivers asynchronously, ``data`` is its serial number.
+The template is ``markdown`` unless PUSH_PLUS_TEMPLATE says otherwise: ``html`` gets the content
+as escaped HTML, ``txt`` (and any other) as plain text.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ OPTIONS = {
     "PUSH_PLUS_CALLBACKURL": "callbackUrl",
     "PUSH_PLUS_TO": "to",
 }
+DIALECTS = {"markdown": "pushplus", "html": "email_html"}
 HINTS = {
     907: "check PUSH_PLUS_TOKEN (copy it from pushplus.plus → 一对一推送)",
     908: "the PushPlus account is blocked",
@@ -44,12 +47,13 @@ class PushPlus(HttpChannel):
     )
 
     def request(self, message: Message) -> HttpRequest:
+        template = self.get("PUSH_PLUS_TEMPLATE", "markdown")
         payload: dict[str, Any] = {
             "token": self.get("PUSH_PLUS_TOKEN"),
             "title": message.title,
-            "content": message.content or message.title,
-            # Plain text by default: an agent's text is not HTML (QingLong defaults to html).
-            "template": self.get("PUSH_PLUS_TEMPLATE", "txt"),
+            "content": self.render_body(message, dialect=DIALECTS.get(template, "plain")) or message.title,
+            # Markdown by default, rendered safely: an agent's text is never taken as HTML.
+            "template": template,
         }
         for variable, key in OPTIONS.items():
             if self.get(variable):

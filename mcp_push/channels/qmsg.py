@@ -40,8 +40,8 @@ class Qmsg(HttpChannel):
         kind = self.get("QMSG_TYPE")
         url = f"{API}/{kind}/{self.get('QMSG_KEY')}"
         if kind in JSON_TYPES:
-            return HttpRequest("POST", url, json={"msg": message.text})
-        return HttpRequest("POST", url, data={"msg": message.text})
+            return HttpRequest("POST", url, json={"msg": self.plain_text(message)})
+        return HttpRequest("POST", url, data={"msg": self.plain_text(message)})
 
     def interpret(self, response: httpx.Response) -> Receipt:
         body = json_body(response)

@@ -1,8 +1,7 @@
 """ServerChan (Server酱) Turbo and SC3: POST {host}/{SENDKEY}.send with a title and Markdown ``desp``.
 
-``desp`` is Markdown, where a single line break does not start a new line: every newline is
-doubled, as the original mcp-push does, so each line of the content stays its own paragraph.
-The SendKey travels in the URL path: a secret.
+``desp`` is Markdown: the content rendered as clean CommonMark (mcp_push.render), where a line
+break inside a paragraph is kept as a hard break. The SendKey travels in the URL path: a secret.
 """
 
 from __future__ import annotations
@@ -22,14 +21,10 @@ SC3_KEY = re.compile(r"^sctp(\d+)t")
 DAILY_CAP_WAIT = 3600.0
 
 
-def markdown_lines(text: str) -> str:
-    """Each line its own Markdown paragraph: every newline doubled."""
-    return text.replace("\n", "\n\n")
-
-
 class ServerChan(HttpChannel):
     id = "serverchan"
     name = "ServerChan"
+    dialect = "serverchan"
     settings = (Setting("PUSH_KEY", required=True, secret=True, example="SCT123456TAbCdEfGhIjKlMnOpQrStUvWxYz"),)
 
     def url(self) -> str:
@@ -41,7 +36,7 @@ class ServerChan(HttpChannel):
 
     def request(self, message: Message) -> HttpRequest:
         title = " ".join(message.title.split())  # a line break in the title makes ServerChan fail
-        return HttpRequest("POST", self.url(), data={"title": title, "desp": markdown_lines(message.content)})
+        return HttpRequest("POST", self.url(), data={"title": title, "desp": self.render_body(message)})
 
     def interpret(self, response: httpx.Response) -> Receipt:
         if response.status_code == 429:

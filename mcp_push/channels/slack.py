@@ -1,8 +1,13 @@
-"""Slack incoming webhook: POST JSON {"text"} to the hooks.slack.com URL, which is itself the secret."""
+"""Slack incoming webhook: POST JSON {"text", "blocks"} to the hooks.slack.com URL, which is itself the secret.
+
+The title is a header block, the content a mrkdwn section (cut to Slack's 3,000 characters),
+the source line a context block and the message's URL a button; ``text`` is the notification's
+fallback (the title).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mcp_push.channels.base import (
     HttpChannel,
@@ -13,13 +18,18 @@ from mcp_push.channels.base import (
     Setting,
     raise_for_http,
     short_hash,
+    truncate,
 )
 from mcp_push.channels.errors import PermanentError
 from mcp_push.channels.redact import webhook_secrets
+from mcp_push.render import clip
 
 if TYPE_CHECKING:
     import httpx
 
+MAX_HEADER = 150  # header block: plain_text, at most 150 characters
+MAX_SECTION = 3000  # section and context text: at most 3,000 characters
+MAX_URL = 3000  # a button's url
 HINTS = {
     "invalid_payload": "Slack could not read the message",
     "action_prohibited": "a workspace admin restricted this webhook",
@@ -41,6 +51,7 @@ class Slack(HttpChannel):
             example="https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
         ),
     )
+    dialect = "slack_mrkdwn"
     rate_limit = RateLimit(1, 1.0)  # about one message a second per webhook, short bursts allowed
 
     def secret_values(self) -> list[str]:
@@ -51,7 +62,23 @@ class Slack(HttpChannel):
         return "slack:" + short_hash(self.get("SLACK_WEBHOOK_URL"))
 
     def request(self, message: Message) -> HttpRequest:
-        return HttpRequest("POST", self.get("SLACK_WEBHOOK_URL"), json={"text": message.text})
+        return HttpRequest("POST", self.get("SLACK_WEBHOOK_URL"), json=self.payload(message))
+
+    def payload(self, message: Message) -> dict[str, Any]:
+        title = " ".join(message.title.split()) or "mcp-push"
+        blocks: list[dict[str, Any]] = [
+            {"type": "header", "text": {"type": "plain_text", "text": clip(title, MAX_HEADER), "emoji": True}}
+        ]
+        body = self.render_body(message, limit=MAX_SECTION, link=False, source=False)
+        if body.strip():
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": body}})
+        if message.source:
+            source = self.inline(message.source)
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(source, MAX_SECTION)}]})
+        if message.url and len(message.url) <= MAX_URL:
+            button = {"type": "button", "text": {"type": "plain_text", "text": "Open"}, "url": message.url}
+            blocks.append({"type": "actions", "elements": [button]})
+        return {"text": truncate(self.inline(title), MAX_SECTION), "blocks": blocks}
 
     def interpret(self, response: httpx.Response) -> Receipt:
         text = response.text.strip()

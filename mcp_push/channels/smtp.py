@@ -1,6 +1,7 @@
 """SMTP e-mail via smtplib: implicit TLS (SMTP_SSL=true) or plain upgraded with STARTTLS when offered.
 
-The mail goes from SMTP_EMAIL to itself, shown as SMTP_NAME. SMTP_SERVER is ``host[:port]``;
+The mail goes from SMTP_EMAIL to itself, shown as SMTP_NAME, as multipart/alternative: the
+content as plain text (Markdown removed) and as a small HTML page (mcp_push.render). SMTP_SERVER is ``host[:port]``;
 without a port the default is 465 with SMTP_SSL=true, else 25 (as smtplib, and so the original
 mcp-push, does). The password is never sent over a connection without TLS: a server that offers
 no STARTTLS is refused unless SMTP_ALLOW_PLAINTEXT=true (a relay on loopback).
@@ -73,8 +74,18 @@ class Smtp(Channel):
         mail["From"] = address
         mail["To"] = address
         mail["Message-ID"] = make_msgid(domain=domain or "mcp-push.local")
-        mail.set_content(message.content or message.title, charset="utf-8")
+        mail.set_content(self.render_body(message) or message.title, charset="utf-8")
+        mail.add_alternative(self.html(message), subtype="html", charset="utf-8")
         return mail
+
+    def html(self, message: Message) -> str:
+        """The HTML half: a small document with the title, the content, the link and the source, all escaped."""
+        from mcp_push.render.html import email_document
+        from mcp_push.render.priority import html_colour
+
+        body = self.render_body(message, dialect="email_html", link=False, source=False)
+        title = " ".join(message.title.split())
+        return email_document(title, body, url=message.url, source=message.source, colour=html_colour(message.event))
 
     def send(self, message: Message) -> Receipt:
         import smtplib

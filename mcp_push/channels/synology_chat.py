@@ -36,7 +36,7 @@ class SynologyChat(HttpChannel):
         return [*super().secret_values(), plain, plain.strip('"')]
 
     def request(self, message: Message) -> HttpRequest:
-        payload = json.dumps({"text": message.text}, ensure_ascii=False)
+        payload = json.dumps({"text": self.plain_text(message)}, ensure_ascii=False)
         return HttpRequest("POST", self.get("CHAT_URL") + self.get("CHAT_TOKEN"), data={"payload": payload})
 
     def interpret(self, response: httpx.Response) -> Receipt:

@@ -157,18 +157,20 @@ class WeComApp(HttpChannel):
             "safe": 0,
         }
         if config.media_id:
-            content = html.escape(message.content or message.title).replace("\n", "<br/>")
+            content = html.escape(self.render_body(message) or message.title).replace("\n", "<br/>")
             article = {
                 "title": truncate(message.title, 128, unit="bytes"),
                 "thumb_media_id": config.media_id,
                 "author": "mcp-push",
                 "content_source_url": "",
                 "content": content,
-                "digest": truncate(message.content or message.title, 512, unit="bytes"),
+                "digest": truncate(self.render_body(message) or message.title, 512, unit="bytes"),
             }
             payload.update(msgtype="mpnews", mpnews={"articles": [article]})
         else:
-            payload.update(msgtype="text", text={"content": truncate(message.text, MAX_TEXT_BYTES, unit="bytes")})
+            payload.update(
+                msgtype="text", text={"content": truncate(self.plain_text(message), MAX_TEXT_BYTES, unit="bytes")}
+            )
         return HttpRequest("POST", f"{self._base()}/cgi-bin/message/send", params={"access_token": token}, json=payload)
 
     def send(self, message: Message) -> Receipt:

@@ -24,7 +24,7 @@ class WePlusBot(HttpChannel):
     )
 
     def request(self, message: Message) -> HttpRequest:
-        content, template = message.content or message.title, "txt"
+        content, template = self.render_body(message) or message.title, "txt"
         if len(content) > HTML_ABOVE:
             content, template = html.escape(content).replace("\n", "<br>"), "html"
         payload = {

@@ -78,7 +78,7 @@ class WxPusher(HttpChannel):
         topics = [t.removeprefix("topic:") for t in owed if t.startswith("topic:")]
         payload: dict[str, Any] = {
             "appToken": self.get("WXPUSHER_APP_TOKEN"),
-            "content": truncate(message.text, MAX_CONTENT),
+            "content": truncate(self.plain_text(message), MAX_CONTENT),
             "summary": truncate(" ".join(message.title.split()), MAX_SUMMARY),
             "contentType": TEXT,
             "topicIds": [int(t) if t.isdigit() else t for t in topics],

@@ -1,4 +1,5 @@
-"""A read-only web page over the ledger: runs, delivery timelines, queue, workers, 24 h of outcomes.
+"""A read-only web page over the ledger: runs, delivery timelines, each delivery's message as its
+channel renders it, queue, workers, 24 h of outcomes.
 
 A person should see at a glance whether their notifications arrived, and if not, the provider's
 (redacted) reason, without reading JSON from ``mcp-push status``.

@@ -1,7 +1,9 @@
 """The dashboard as a Starlette app: GET-only routes over a snapshot of the ledger and the queue.
 
 It can run on its own (``mcp-push dashboard``) or be mounted by the HTTP transport under a
-base path, behind that transport's bearer token.
+base path, behind that transport's bearer token. Standing alone it also serves the answer page
+(``/answer/<token>``, ``mcp_push.asking.page``): the one route that takes a POST, and only with a
+signed answer token.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import logging
 import secrets
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -30,11 +32,16 @@ MAX_RUN_ID = 256
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
-def _headers(nonce: str) -> dict[str, str]:
-    """Nothing loads from elsewhere, nothing submits anywhere, and nothing is cached."""
+def _headers(nonce: str, styles: Iterable[str] = ()) -> dict[str, str]:
+    """Nothing loads from elsewhere, nothing submits anywhere, and nothing is cached.
+
+    ``styles`` are hashes of the inline style attributes of the e-mails shown in sandboxed frames
+    (which inherit this policy): exactly those styles apply, no other inline style does."""
+    hashed = "".join(f" {h}" for h in sorted(styles))
+    style_src = f"'nonce-{nonce}' 'unsafe-hashes'{hashed}" if hashed else f"'nonce-{nonce}'"
     csp = (
         "default-src 'none'; "
-        f"script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; img-src data:; connect-src 'self'; "
+        f"script-src 'nonce-{nonce}'; style-src {style_src}; img-src data:; connect-src 'self'; "
         "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
     return {
@@ -77,21 +84,26 @@ def create_dashboard_app(
     settings: Settings | None = None,
     refresh_seconds: float = REFRESH_SECONDS,
     clock: Callable[[], float] = time.time,
+    answer_page: bool = False,
 ) -> Starlette:
     """The read-only dashboard over ``source`` (a Runtime, or a (ledger, huey) pair).
 
     ``base_path`` is where the app is mounted (``/dashboard``); links are built from it, or
     from the ASGI ``root_path`` when it is empty. ``settings`` (taken from a Runtime when not
-    given) only serve to mask secret values should one ever reach the ledger.
+    given) serve to mask secret values should one ever reach the ledger, and give the channels the
+    env they render each delivery's "message as sent" with (nothing is sent). ``answer_page``
+    adds ``/answer/<token>`` (the standalone ``mcp-push dashboard``; the HTTP transport mounts the
+    page at its own root instead).
     """
     ledger, queue, found = _unpack(source)
     scrub = secret_scrubber(settings or found)
+    env = (settings or found).env if (settings or found) is not None else {}
     fixed_base = base_path.rstrip("/")
 
     def index(request: Request) -> Response:
         nonce = secrets.token_urlsafe(16)
         base = fixed_base or str(request.scope.get("root_path", "")).rstrip("/")
-        view = View(base=base, scrub=scrub, refresh=refresh_seconds, nonce=nonce)
+        view = View(base=base, scrub=scrub, refresh=refresh_seconds, nonce=nonce, env=env)
         selected = request.query_params.get("run") or None
         if selected is not None:
             selected = selected[:MAX_RUN_ID]
@@ -102,9 +114,15 @@ def create_dashboard_app(
             body = error_page("The ledger could not be read just now; see the dashboard's log. Retrying…", view)
             return HTMLResponse(body, status_code=503, headers=_headers(nonce))
         status = 404 if snapshot.missing_run is not None else 200
-        return HTMLResponse(page(snapshot, view), status_code=status, headers=_headers(nonce))
+        body = page(snapshot, view)
+        return HTMLResponse(body, status_code=status, headers=_headers(nonce, view.styles))
 
-    return Starlette(routes=[Route("/", index, methods=["GET"])])
+    routes = [Route("/", index, methods=["GET"])]
+    if answer_page:
+        from mcp_push.asking.page import answer_routes
+
+        routes.extend(answer_routes(ledger, settings=settings or found, clock=clock))
+    return Starlette(routes=routes)
 
 
 def serve_dashboard(settings: Settings, *, host: str = "127.0.0.1", port: int = 8766) -> None:
@@ -119,7 +137,7 @@ def serve_dashboard(settings: Settings, *, host: str = "127.0.0.1", port: int = 
         # The Host/Origin check of the HTTP transport: without it a page on any site could read this one
         # through DNS rebinding (a hostile name that resolves to 127.0.0.1).
         rules = HostRules.for_settings(settings, host, port)
-        app = Gate(create_dashboard_app(runtime), rules=rules)
+        app = Gate(create_dashboard_app(runtime, answer_page=True), rules=rules)
         if rules.disabled:
             print(
                 "warning: MCP_PUSH_HTTP_ALLOWED_HOSTS='*' turns off the dashboard's Host check: any web page you "

@@ -179,6 +179,63 @@ ul.why { list-style: none; margin: 7px 0 0; padding: 6px 10px; border-radius: 6p
   background: var(--red-bg); color: var(--red-ink); overflow-wrap: anywhere; }
 ul.why.tone-amber { background: var(--amber-bg); color: var(--amber-ink); }
 ul.why .n { opacity: .7; margin-right: 6px; }
+
+details.sent { margin: 7px 0 0; }
+details.sent > summary { cursor: pointer; color: var(--muted); font-size: 11.5px; font-weight: 600;
+  text-transform: uppercase; letter-spacing: .06em; list-style-position: inside; }
+details.sent > summary .dialect { margin-left: 4px; font: 500 11px var(--mono); text-transform: none;
+  letter-spacing: 0; color: var(--faint); }
+details.sent > summary .note { margin-left: 8px; text-transform: none; letter-spacing: 0; font-weight: 500;
+  color: var(--amber-ink); }
+.sent-body { margin-top: 6px; max-width: 640px; }
+iframe.mail { display: block; width: 100%; border: 1px solid var(--line); border-radius: 8px; background: #fff; }
+.bubble, .card-msg { border: 1px solid var(--line); border-radius: 10px; background: var(--soft); font-size: 13px;
+  overflow-wrap: anywhere; }
+.bubble { padding: 8px 11px; }
+.bubble.tg { border-radius: 12px 12px 12px 3px; background: var(--blue-bg); border-color: transparent; }
+.plain { white-space: pre-wrap; }
+.m-title, .e-title { font-weight: 650; margin-bottom: 3px; }
+.md p { margin: 0 0 6px; } .md p:last-child { margin-bottom: 0; }
+.md h2, .md h3, .md h4, .md h5, .md h6 { margin: 6px 0 4px; font-size: 13.5px; text-transform: none;
+  letter-spacing: 0; color: var(--ink); display: block; }
+.md ul, .md ol { margin: 0 0 6px; padding-left: 20px; }
+.md pre, .plain pre { margin: 4px 0 6px; padding: 6px 8px; border-radius: 6px; background: var(--grey-bg);
+  overflow-x: auto; font: 12px/1.45 var(--mono); }
+.md code, .bubble code { font: 12px var(--mono); background: var(--grey-bg); border-radius: 4px; padding: 0 3px; }
+.md pre code { background: none; padding: 0; }
+.md blockquote, .bubble blockquote { margin: 0 0 6px; padding-left: 8px; border-left: 3px solid var(--faint);
+  color: var(--muted); }
+.md a, .bubble a, .card-msg a { color: var(--blue); }
+.badlink { text-decoration: line-through dotted; }
+.card-msg { position: relative; overflow: hidden; background: var(--card); }
+.card-body { padding: 8px 12px 10px; }
+.feishu .band { padding: 8px 12px; color: #fff; font-weight: 650; background: var(--blue); }
+.feishu .band.t-blue { background: #3370ff; } .feishu .band.t-wathet { background: #4fc1e9; }
+.feishu .band.t-turquoise { background: #14c0a8; } .feishu .band.t-green { background: #34c724; }
+.feishu .band.t-yellow { background: #ffc60a; color: #1f2329; } .feishu .band.t-orange { background: #ff8800; }
+.feishu .band.t-red { background: #f54a45; } .feishu .band.t-carmine { background: #e4388f; }
+.feishu .band.t-violet { background: #a939eb; } .feishu .band.t-purple { background: #7f3bf5; }
+.feishu .band.t-indigo { background: #4954e6; } .feishu .band.t-grey { background: #8f959e; }
+.discord { padding-left: 4px; }
+.discord .stripe { position: absolute; left: 0; top: 0; bottom: 0; width: 4px; background: #8b8d98; }
+.discord .stripe[data-tone="error"] { background: #e5484d; } .discord .stripe[data-tone="end"] { background: #30a46c; }
+.discord .stripe[data-tone="ask"] { background: #0090ff; }
+.discord .field { margin-top: 6px; font-size: 12.5px; }
+.foot { margin-top: 6px; color: var(--muted); font-size: 11.5px; }
+.actions, .kb-row { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 8px; }
+.kb-row { margin-top: 6px; } .kb-row > * { flex: 1; text-align: center; }
+.btn { display: inline-block; padding: 3px 12px; border-radius: 6px; background: var(--blue); color: #fff;
+  font-size: 12.5px; font-weight: 600; text-decoration: none; }
+.actions a, .kb-row a { text-decoration: none; }
+.slack .btn { background: var(--card); color: var(--ink); border: 1px solid var(--faint); }
+.tg .btn { background: rgba(255, 255, 255, .55); color: var(--blue-ink); width: 100%; }
+.n-head { display: flex; flex-wrap: wrap; gap: 4px; align-items: center; margin-bottom: 3px; }
+.prio { font: 600 10.5px var(--mono); padding: 0 5px; border-radius: 4px; background: var(--grey-bg);
+  color: var(--grey-ink); }
+.prio.p-4 { background: var(--amber-bg); color: var(--amber-ink); }
+.prio.p-5 { background: var(--red-bg); color: var(--red-ink); }
+.tag { font: 500 10.5px var(--mono); padding: 0 5px; border-radius: 4px; border: 1px solid var(--line);
+  color: var(--muted); margin-right: 4px; }
 """
 
 # Refreshes the live part of the page in place (no reload: scroll and hover survive), pauses while
@@ -201,6 +258,18 @@ SCRIPT = """
       if (t.getAttribute("data-fmt") === "clock") t.textContent = d.toLocaleTimeString([], clock);
     });
   }
+  // A "message as sent" panel the reader opened or closed stays so across refreshes.
+  var folded = {};
+  document.addEventListener("toggle", function (e) {
+    var key = e.target.getAttribute && e.target.getAttribute("data-key");
+    if (key) folded[key] = e.target.open;
+  }, true);
+  function keep(root) {
+    root.querySelectorAll("details[data-key]").forEach(function (d) {
+      var key = d.getAttribute("data-key");
+      if (Object.prototype.hasOwnProperty.call(folded, key)) d.open = folded[key];
+    });
+  }
   function state(name, text) { box.className = "live " + name; label.textContent = text; }
   function schedule() { clearTimeout(timer); timer = setTimeout(refresh, every); }
   function refresh() {
@@ -212,6 +281,7 @@ SCRIPT = """
       .then(function (text) {
         var fresh = new DOMParser().parseFromString(text, "text/html").getElementById("live");
         if (!fresh) throw new Error("unexpected answer");
+        keep(fresh);
         document.getElementById("live").innerHTML = fresh.innerHTML;
         localize(document.getElementById("live"));
         if (broken) { state("stale", "the ledger could not be read · retrying"); return; }

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
+from mcp_push.channels.base import Message
 from mcp_push.dashboard.assets import CSS, FAVICON, SCRIPT
 from mcp_push.dashboard.chart import render_chart
 from mcp_push.dashboard.fmt import duration, esc, iso, time_tag
+from mcp_push.dashboard.message import as_sent, message_of
+from mcp_push.dashboard.preview import panel
 from mcp_push.dashboard.snapshot import (
     DeliveryLine,
     Health,
@@ -42,16 +46,24 @@ MAX_ATTEMPTS_SHOWN = 7
 LONG_WAIT = 30.0
 MAX_CHIPS = 5
 MAX_REASONS = 4
+# The newest tickets of a run get a "message as sent" panel (open for the newest): rendering costs a parse each.
+MAX_PREVIEW_TICKETS = 10
 
 
 @dataclass(frozen=True)
 class View:
-    """How to render: where links point (base path), how to scrub text, the refresh period, the CSP nonce."""
+    """How to render: where links point (base path), how to scrub text, the refresh period, the CSP nonce,
+    the env the channels render with; it collects the inline styles the page's CSP must admit."""
 
     base: str
     scrub: Scrub
     refresh: float
     nonce: str
+    env: Mapping[str, str] = field(default_factory=dict)  # the channels' settings, to render as they would
+    styles: set[str] = field(default_factory=set)  # CSP hashes of the e-mails' inline styles on this page
+
+    def allow_styles(self, hashes: set[str]) -> None:
+        self.styles.update(hashes)
 
     def e(self, value: object) -> str:
         """Escape the user's own text (title, run id, ticket) as written: never masked, never rewritten."""
@@ -275,24 +287,37 @@ def reasons(line: DeliveryLine, view: View) -> str:
     return f'<ul class="why tone-{tone}">{"".join(items)}</ul>'
 
 
-def delivery_item(line: DeliveryLine, now: float, view: View) -> str:
+def sent_panel(message: Message, channel: str, view: View, *, open_: bool) -> str:
+    """The message as this channel would have sent it (rebuilt from the ticket; nothing is sent)."""
+    sent = as_sent(channel, message, view.env)
+    if sent.note:  # it may quote a provider's or a setting's error: the second fence, as for reasons
+        sent = replace(sent, note=view.scrub(sent.note))
+    return panel(sent, f"{message.ticket}/{channel}", open_=open_, allow_styles=view.allow_styles)
+
+
+def delivery_item(
+    line: DeliveryLine, now: float, view: View, message: Message | None = None, *, open_: bool = False
+) -> str:
     n = len(line.attempts) or line.view.attempts
     count = f"{n} attempt{'s' if n != 1 else ''}"
+    sent = sent_panel(message, line.view.channel, view, open_=open_) if message is not None else ""
     return (
         f'<li class="delivery" data-channel="{view.e(line.view.channel)}" data-status="{esc(line.view.status)}">'
         f'<div class="who"><span class="chan">{view.e(line.view.channel)}</span>{pill(line.view.status)}'
         f'<span class="count">{count}</span></div>'
-        f"{timeline(line, now, view)}{reasons(line, view)}</li>"
+        f"{timeline(line, now, view)}{reasons(line, view)}{sent}</li>"
     )
 
 
-def ticket_card(card: TicketCard, now: float, view: View) -> str:
+def ticket_card(card: TicketCard, now: float, view: View, *, preview: bool = False, newest: bool = False) -> str:
+    """A ticket and its deliveries; ``preview`` adds each channel's message as sent (open when ``newest``)."""
     t = card.view
+    message = message_of(card.record) if preview and card.record is not None else None
     event = f'<span class="event">{view.e(t.event)}</span>' if t.event else ""
     reason = f'<p class="reason">Recorded, not pushed: {view.e(t.reason)}</p>' if t.reason else ""
     if not card.deliveries and not t.reason:
         reason = '<p class="reason">Recorded only: no channel was asked to deliver it.</p>'
-    deliveries = "".join(delivery_item(line, now, view) for line in card.deliveries)
+    deliveries = "".join(delivery_item(line, now, view, message, open_=newest) for line in card.deliveries)
     body = f'<ul class="deliveries">{deliveries}</ul>' if deliveries else ""
     return (
         f'<article class="ticket" data-ticket="{view.e(t.ticket)}" data-status="{esc(t.status)}">'
@@ -316,7 +341,11 @@ def run_panel(snapshot: Snapshot, view: View) -> str:
     first = min(c.created_at for c in detail.tickets)
     count = len(detail.tickets)
     meta = f"{count} ticket{'s' if count != 1 else ''} · first at {time_tag(first, snapshot.now)}"
-    cards = "".join(ticket_card(card, snapshot.now, view) for card in detail.tickets)
+    newest = next((i for i, card in enumerate(detail.tickets) if card.deliveries), None)
+    cards = "".join(
+        ticket_card(card, snapshot.now, view, preview=i < MAX_PREVIEW_TICKETS, newest=i == newest)
+        for i, card in enumerate(detail.tickets)
+    )
     return (
         f'<section class="card run" data-run="{view.e(detail.run_id)}">{notice}'
         f'<div class="run-head"><h2>Run</h2><span class="rid">{view.e(detail.run_id)}</span>{pill(detail.status)}</div>'

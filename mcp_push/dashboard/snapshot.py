@@ -67,6 +67,7 @@ class TicketCard:
     view: TicketView
     created_at: float
     deliveries: tuple[DeliveryLine, ...]
+    record: TicketRecord | None = None  # what the channels render the message from (dashboard/message.py)
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,7 @@ def run_detail(ledger: Ledger, run_id: str, records: list[TicketRecord]) -> RunD
             )
             for d, dview in zip(record.deliveries, view.deliveries, strict=True)
         )
-        cards.append(TicketCard(view=view, created_at=record.created_at, deliveries=lines))
+        cards.append(TicketCard(view=view, created_at=record.created_at, deliveries=lines, record=record))
     # Newest ticket first: the end of a run is what a person looks for.
     return RunDetail(run_id=run_id, status=document.status, tickets=tuple(reversed(cards)))
 

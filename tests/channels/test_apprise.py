@@ -304,6 +304,7 @@ def test_mcp_push_channels_without_the_extra(tmp_path, hook) -> None:
 
 def test_end_to_end_through_notifier_and_worker(make_settings, hook, second) -> None:
     env = {"APPRISE_URLS": f"{hook.apprise_url()} {second.apprise_url()}", "MCP_PUSH_RETRY_BASE": "0.3"}
+    env["MCP_PUSH_SOURCE"] = "off"  # the message exactly as sent, without the source line
     runtime = Runtime.open(make_settings(env))
     worker = Worker(runtime, threads=2)
     worker.start()

@@ -42,7 +42,16 @@ def test_signed_request_is_accepted(fake: FakeDingTalk, clients: HttpClients) ->
         make(fake, clients).send(MESSAGE)
     assert fake.problems == []
     body = fake.requests[0].json()
-    assert body == {"msgtype": "text", "text": {"content": "Build finished\n\nAll 42 tests passed."}}
+    text = "#### Build finished\n\nAll 42 tests passed."
+    assert body == {"msgtype": "markdown", "markdown": {"title": "Build finished", "text": text}}
+
+
+def test_a_url_becomes_an_action_card_button(fake: FakeDingTalk, clients: HttpClients) -> None:
+    make(fake, clients).send(Message("Build *failed*", "see **log**", url="https://ci.example.com/42"))
+    assert fake.problems == []
+    card = fake.requests[0].json()["actionCard"]
+    assert card["title"] == "Build *failed*" and card["text"] == "#### Build \\*failed\\*\n\nsee **log**"
+    assert (card["singleTitle"], card["singleURL"]) == ("Open", "https://ci.example.com/42")
 
 
 def test_wrong_secret_is_permanent_and_redacted(fake: FakeDingTalk, clients: HttpClients) -> None:

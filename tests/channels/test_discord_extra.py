@@ -15,7 +15,8 @@ DISCORD = "https://discord.com/api/webhooks/123/tok-ABCdef123456"
 def test_discord_truncates_and_waits() -> None:
     ch = Discord({"DISCORD_WEBHOOK_URL": DISCORD + "?thread_id=9&wait=false"}, clients=HttpClients(5))
     req = ch.request(Message("t", "x" * 5000))
-    assert len(req.json["content"]) == 2000 and req.json["content"].endswith("[truncated]")
+    (embed,) = req.json["embeds"]
+    assert len(embed["description"]) <= 4096 and embed["description"].endswith("more characters)*")
     assert req.url.endswith("?thread_id=9&wait=true")
     assert with_wait(DISCORD) == DISCORD + "?wait=true"
 

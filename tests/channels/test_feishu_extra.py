@@ -28,7 +28,23 @@ def test_unsigned_without_fssecret(clients: HttpClients) -> None:
     req = Feishu({"FSKEY": TOKEN}, clients=clients).request(Message("t", "c"))
     body = json.loads(req.content)
     assert req.url == f"https://open.feishu.cn/open-apis/bot/v2/hook/{TOKEN}"
-    assert body == {"msg_type": "text", "content": {"text": "t\n\nc"}}
+    assert body["msg_type"] == "interactive" and "sign" not in body
+    assert body["card"]["header"] == {"template": "grey", "title": {"tag": "plain_text", "content": "t"}}
+    assert body["card"]["elements"] == [{"tag": "markdown", "content": "c"}]
+
+
+def test_card_colour_button_and_source(fake: FakeFeishu, clients: HttpClients) -> None:
+    message = Message(
+        "Failed", "**x** <at id=all></at>", event="error", url="https://ci.example.com/1", source="p · main"
+    )
+    make(fake, clients).send(message)
+    assert fake.problems == []
+    card = fake.requests[0].json()["card"]
+    assert card["header"]["template"] == "red"
+    markdown, action, note = card["elements"]
+    assert markdown == {"tag": "markdown", "content": "**x** &#60;at id=all&#62;&#60;/at&#62;"}
+    assert action["actions"][0]["url"] == "https://ci.example.com/1"
+    assert note["elements"][0]["content"] == "p · main"
 
 
 def test_wrong_secret_is_permanent(fake: FakeFeishu, clients: HttpClients) -> None:
@@ -43,7 +59,8 @@ def test_long_text_is_cut_to_fit_20kb(fake: FakeFeishu, clients: HttpClients, un
     channel = make(fake, clients)
     req = channel.request(Message("title", unit * 30_000))
     assert len(req.content) <= 20 * 1024
-    assert json.loads(req.content)["content"]["text"].endswith("[truncated]")
+    content = json.loads(req.content)["card"]["elements"][0]["content"]
+    assert content.endswith("more characters)*") or (unit == "\n" and content == "title")
     channel.send(Message("title", unit * 30_000))
     assert fake.problems == []
 

@@ -12,14 +12,27 @@ from mcp_push.channels.base import Message
 from mcp_push.channels.pushover import Pushover
 
 
-def pushover() -> Pushover:
-    return Pushover({"PUSHOVER_TOKEN": "a" * 30, "PUSHOVER_USER": "u" * 30}, clients=HttpClients(5))
+def pushover(env: dict[str, str] | None = None) -> Pushover:
+    base = {"PUSHOVER_TOKEN": "a" * 30, "PUSHOVER_USER": "u" * 30}
+    return Pushover({**base, **(env or {})}, clients=HttpClients(5))
 
 
 def test_pushover_truncates_title_and_message() -> None:
     req = pushover().request(Message("T" * 300, "M" * 3000))
-    assert len(req.data["title"]) == 250 and len(req.data["message"]) == 1024
-    assert req.data["message"].endswith("[truncated]")
+    assert len(req.data["title"]) == 250 and len(req.data["message"]) <= 1024
+    assert req.data["message"].endswith("… (cut: 2007 more characters)")
+
+
+def test_pushover_priority_and_url() -> None:
+    error = pushover().request(Message("t", "**c**", event="error", url="https://ci.example.com/1")).data
+    assert (error["message"], error["priority"], error["url"], error["url_title"]) == (
+        "c",
+        "1",
+        "https://ci.example.com/1",
+        "Open",
+    )
+    assert pushover().request(Message("t", "c", event="update")).data["priority"] == "-1"
+    assert pushover({"MCP_PUSH_PRIORITY_END": "low"}).request(Message("t", "c", event="end")).data["priority"] == "-1"
 
 
 def test_pushover_quota_waits_until_the_reset() -> None:

@@ -24,8 +24,12 @@ def test_options_and_codes() -> None:
     assert body["callbackUrl"] == "https://example.com/cb" and body["to"] == "friend" and "topic" not in body
     assert (
         PushPlus({"PUSH_PLUS_TOKEN": "t" * 32}, clients=HttpClients(5)).request(Message("t", "")).json["template"]
-        == "txt"
+        == "markdown"
     )
+    plain = PushPlus({"PUSH_PLUS_TOKEN": "t" * 32, "PUSH_PLUS_TEMPLATE": "txt"}, clients=HttpClients(5))
+    assert plain.request(Message("t", "**bold** <b>")).json["content"] == "bold <b>"
+    page = PushPlus({"PUSH_PLUS_TOKEN": "t" * 32, "PUSH_PLUS_TEMPLATE": "html"}, clients=HttpClients(5))
+    assert page.request(Message("t", "**bold** <b>")).json["content"] == "<p><strong>bold</strong> &lt;b&gt;</p>"
     with pytest.raises(TransientError):
         channel.interpret(httpx.Response(200, json={"code": 903, "msg": "busy"}))
     with pytest.raises(PermanentError, match="PUSH_PLUS_TOKEN"):

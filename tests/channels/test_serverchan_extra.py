@@ -27,13 +27,13 @@ def test_title_line_breaks_are_removed(clients: HttpClients) -> None:
 
 
 def test_each_line_of_the_content_stays_a_paragraph(clients: HttpClients) -> None:
-    """desp is Markdown: the original doubles every newline, so lines do not run together."""
+    """desp is Markdown: a line break inside a paragraph is a hard break, so lines do not run together."""
     fake = FakeServerChan().start()
     try:
-        content = "Build finished\n- 42 passed\n- 0 failed\n\nsee the log"
+        content = "Build finished\n- 42 passed\n- 0 failed\n\nsee the log\nline two"
         ServerChan({"PUSH_KEY": KEY}, clients=clients, origin=fake.url).send(Message("CI", content))
         assert fake.problems == []
-        assert fake.requests[0].form()["desp"] == "Build finished\n\n- 42 passed\n\n- 0 failed\n\n\n\nsee the log"
+        assert fake.requests[0].form()["desp"] == "Build finished\n\n- 42 passed\n- 0 failed\n\nsee the log  \nline two"
     finally:
         fake.stop()
 

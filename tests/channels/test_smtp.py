@@ -6,6 +6,7 @@ Deliveries are driven like the contract suite: Deliverer + SqliteLedger + FakeCl
 from __future__ import annotations
 
 import datetime as dt
+import html
 import ipaddress
 import logging
 import smtplib
@@ -238,7 +239,10 @@ def assert_received(server: MailServer) -> None:
     assert mail["Subject"] == TITLE
     assert mail["From"].addresses[0].display_name == NAME
     assert mail["From"].addresses[0].addr_spec == EMAIL
-    assert mail.get_content().replace("\r\n", "\n").strip() == CONTENT
+    assert mail.get_content_type() == "multipart/alternative"
+    assert mail.get_body(("plain",)).get_content().replace("\r\n", "\n").strip() == CONTENT
+    page = mail.get_body(("html",)).get_content()
+    assert page.startswith("<!DOCTYPE html>") and html.escape(TITLE, quote=False) in page
     assert server.box.tls == [True]
 
 

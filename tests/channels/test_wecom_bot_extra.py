@@ -23,11 +23,12 @@ def make(fake: FakeWeComBot, clients: HttpClients, **env: str) -> WeComBot:
     return WeComBot({"QYWX_KEY": KEY, "QYWX_ORIGIN": fake.url, **env}, clients=clients)
 
 
-def test_long_chinese_text_is_cut_to_2048_bytes(fake: FakeWeComBot, clients: HttpClients) -> None:
-    make(fake, clients).send(Message("构建完成", "测试全部通过。" * 1000))
+def test_long_chinese_markdown_is_cut_to_4096_bytes(fake: FakeWeComBot, clients: HttpClients) -> None:
+    make(fake, clients).send(Message("构建完成", "测试全部通过。" * 1000, event="end"))
     assert fake.problems == []
-    content = fake.requests[0].json()["text"]["content"]
-    assert len(content.encode()) <= 2048 and content.endswith("[truncated]")
+    content = fake.requests[0].json()["markdown"]["content"]
+    assert content.startswith('### <font color="info">构建完成</font>\n')
+    assert len(content.encode()) <= 4096 and content.endswith(" more characters)")
 
 
 def test_a_pasted_webhook_url_works(fake: FakeWeComBot, clients: HttpClients) -> None:

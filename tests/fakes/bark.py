@@ -35,8 +35,14 @@ class FakeBark(FakeProvider):
         body = request.json()
         if body.get("device_key") != KEY:
             raise Rejected("bad device key", BAD_KEY)
-        if not body.get("body") and not body.get("title"):
+        if not body.get("body") and not body.get("title") and not body.get("markdown"):
             raise Rejected("empty", Reply(400, {"code": 400, "message": "request bind failed: body is empty"}))
+        if body.get("level", "active") not in {"critical", "active", "timeSensitive", "passive"}:
+            raise Rejected(f"level {body.get('level')!r}", Reply(400, {"code": 400, "message": "invalid level"}))
+        if len(request.body) > 4096:
+            raise Rejected(
+                "over APNs' 4096 bytes", Reply(500, {"code": 500, "message": "push failed: PayloadTooLarge"})
+            )
         if (body.get("group") or "") != self.group:
             raise Rejected(f"group {body.get('group')!r} is not BARK_GROUP {self.group!r}", self.replies["ok"])
 

@@ -41,8 +41,29 @@ class FakeDingTalk(FakeProvider):
         if request.param("sign") != expected_sign(timestamp):
             raise Rejected("bad signature", SIGN_MISMATCH)
         body = request.json()
-        if body.get("msgtype") != "text" or not (body.get("text") or {}).get("content"):
-            raise Rejected(f"bad body {body}", Reply(200, {"errcode": 40035, "errmsg": "缺少参数 json"}))
+        problem = _body_problem(body)
+        if problem:
+            raise Rejected(f"{problem}: {str(body)[:200]}", Reply(200, {"errcode": 40035, "errmsg": "缺少参数 json"}))
+        if len(request.body) > 20 * 1024:
+            raise Rejected("body over 20 KB", Reply(200, {"errcode": 460101, "errmsg": "message too long"}))
+
+
+def _body_problem(body: dict) -> str | None:
+    """What DingTalk refuses: text without content, markdown or actionCard without title or text,
+    an actionCard without its button."""
+    kind = body.get("msgtype")
+    part = body.get(kind) if isinstance(kind, str) else None
+    if not isinstance(part, dict):
+        return f"msgtype {kind!r} without its object"
+    if kind == "text":
+        return None if part.get("content") else "text without content"
+    if kind in ("markdown", "actionCard"):
+        if not part.get("title") or not part.get("text"):
+            return f"{kind} without a title or text"
+        if kind == "actionCard" and not (part.get("singleTitle") and part.get("singleURL")) and not part.get("btns"):
+            return "actionCard without a button"
+        return None
+    return f"unsupported msgtype {kind!r}"
 
 
 CASE = ChannelCase(

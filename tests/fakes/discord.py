@@ -22,7 +22,15 @@ class FakeDiscord(FakeProvider):
 
     def reply_for(self, mode: str, request: Recorded) -> Reply:
         if mode == "ok":
-            return Reply(200, {"id": "1187654321098765432", "channel_id": "1100", "content": request.json()["content"]})
+            return Reply(
+                200,
+                {
+                    "id": "1187654321098765432",
+                    "channel_id": "1100",
+                    "content": request.json().get("content", ""),
+                    "embeds": request.json().get("embeds", []),
+                },
+            )
         return self.replies[mode]
 
     def check(self, request: Recorded) -> None:
@@ -30,12 +38,53 @@ class FakeDiscord(FakeProvider):
             raise Rejected(f"bad request line {request.method} {request.path}", self.replies["permanent"])
         if request.param("wait") != "true":
             raise Rejected("no wait=true", Reply(204, ""))
-        content = request.json().get("content", "")
-        if not content or len(content) > 2000:
-            raise Rejected(
-                f"content length {len(content)}",
-                Reply(400, {"message": "Invalid Form Body", "code": 50035, "errors": {"content": {}}}),
-            )
+        body = request.json()
+        problem = _payload_problem(body)
+        if problem:
+            raise Rejected(problem, Reply(400, {"message": "Invalid Form Body", "code": 50035, "errors": {}}))
+
+
+LIMITS = {"title": 256, "description": 4096, "footer": 2048, "field name": 256, "field value": 1024}
+
+
+def _payload_problem(body: dict) -> str | None:
+    """Discord's limits: content ≤2000; ≤10 embeds; title 256, description 4096, ≤25 fields (name 256,
+    value 1024), footer 2048, 6,000 characters per message in all; something to show."""
+    content = body.get("content") or ""
+    embeds = body.get("embeds") or []
+    if len(content) > 2000:
+        return f"content length {len(content)}"
+    if not content and not embeds:
+        return "neither content nor embeds"
+    if len(embeds) > 10:
+        return "more than 10 embeds"
+    total = 0
+    for embed in embeds:
+        parts = {
+            "title": embed.get("title", ""),
+            "description": embed.get("description", ""),
+            "footer": (embed.get("footer") or {}).get("text", ""),
+        }
+        fields = embed.get("fields") or []
+        if len(fields) > 25:
+            return "more than 25 fields"
+        for name, value in parts.items():
+            if len(value) > LIMITS[name]:
+                return f"embed {name} over {LIMITS[name]}"
+            total += len(value)
+        for field in fields:
+            if not field.get("name") or not field.get("value"):
+                return "a field without name or value"
+            if len(field["name"]) > 256 or len(field["value"]) > 1024:
+                return "a field over its limit"
+            total += len(field["name"]) + len(field["value"])
+        if not isinstance(embed.get("color", 0), int) or not 0 <= embed.get("color", 0) <= 0xFFFFFF:
+            return "embed color is not a 24-bit integer"
+        if "url" in embed and not str(embed["url"]).startswith(("http://", "https://")):
+            return "embed url is not http(s)"
+    if total > 6000:
+        return f"embeds total {total} characters, over 6000"
+    return None
 
 
 CASE = ChannelCase(

@@ -42,8 +42,54 @@ class FakeFeishu(FakeProvider):
             raise Rejected("stale or missing timestamp", SIGN_FAIL)
         if body.get("sign") != expected_sign(timestamp):
             raise Rejected("bad signature", SIGN_FAIL)
-        if body.get("msg_type") != "text" or not (body.get("content") or {}).get("text"):
-            raise Rejected(f"bad body {body}", Reply(200, {"code": 9499, "data": {}, "msg": "Bad Request"}))
+        problem = _body_problem(body)
+        if problem:
+            raise Rejected(
+                f"{problem}: {str(body)[:200]}", Reply(200, {"code": 9499, "data": {}, "msg": "Bad Request"})
+            )
+
+
+TEMPLATES = {
+    "blue", "wathet", "turquoise", "green", "yellow", "orange", "red", "carmine", "violet", "purple", "indigo",
+    "grey", "default",
+}  # fmt: skip
+
+
+def _body_problem(body: dict) -> str | None:
+    """What Feishu refuses: text without text; a card without a header title, with an unknown
+    template, without elements, or with an element that lacks its required fields."""
+    kind = body.get("msg_type")
+    if kind == "text":
+        return None if (body.get("content") or {}).get("text") else "text without text"
+    if kind != "interactive":
+        return f"unsupported msg_type {kind!r}"
+    card = body.get("card")
+    if not isinstance(card, dict):
+        return "interactive without a card"
+    header = card.get("header") or {}
+    title = header.get("title") or {}
+    if title.get("tag") not in ("plain_text", "lark_md") or not title.get("content"):
+        return "card header without a title"
+    if header.get("template", "default") not in TEMPLATES:
+        return f"unknown header template {header.get('template')!r}"
+    elements = card.get("elements")
+    if not isinstance(elements, list) or not elements:
+        return "card without elements"
+    for element in elements:
+        tag = element.get("tag")
+        if tag == "markdown" and not element.get("content"):
+            return "markdown element without content"
+        if tag == "note" and not element.get("elements"):
+            return "note without elements"
+        if tag == "action":
+            for button in element.get("actions") or [None]:
+                if not button or button.get("tag") != "button" or not (button.get("text") or {}).get("content"):
+                    return "action without a labelled button"
+                if not str(button.get("url", "")).startswith(("http://", "https://")):
+                    return "button without an http(s) url"
+        if tag not in ("markdown", "note", "action", "hr", "div"):
+            return f"unknown element {tag!r}"
+    return None
 
 
 CASE = ChannelCase(

@@ -33,7 +33,16 @@ class FakeGotify(FakeProvider):
             )
         if request.headers.get("x-gotify-key") != TOKEN:
             raise Rejected("bad token", UNAUTHORIZED)
-        if not request.json().get("message"):
+        body = request.json()
+        extras = body.get("extras", {})
+        display = (extras.get("client::display") or {}).get("contentType", "text/plain")
+        click = ((extras.get("client::notification") or {}).get("click") or {}).get("url", "https://x")
+        priority = body.get("priority", 0)
+        if display not in ("text/plain", "text/markdown") or not str(click).startswith(("http://", "https://")):
+            raise Rejected(f"bad extras {extras}", Reply(400, {"error": "Bad Request", "errorCode": 400}))
+        if not isinstance(priority, int) or isinstance(priority, bool):
+            raise Rejected(f"priority {priority!r}", Reply(400, {"error": "Bad Request", "errorCode": 400}))
+        if not body.get("message"):
             raise Rejected(
                 "no message",
                 Reply(

@@ -40,6 +40,12 @@ class FakePushover(FakeProvider):
             raise Rejected("bad user", self.replies["permanent"])
         if not form.get("message") or len(form["message"]) > 1024 or len(form.get("title", "")) > 250:
             raise Rejected("message missing or too long", _invalid("message", "message cannot be blank or too long"))
+        if form.get("priority", "0") not in {"-2", "-1", "0", "1", "2"}:
+            raise Rejected("bad priority", _invalid("priority", "priority is invalid"))
+        if form.get("priority") == "2" and not (form.get("retry") and form.get("expire")):
+            raise Rejected("emergency without retry/expire", _invalid("retry", "retry and expire are required"))
+        if len(form.get("url", "")) > 512 or len(form.get("url_title", "")) > 100:
+            raise Rejected("url or url_title too long", _invalid("url", "url is too long"))
 
 
 CASE = ChannelCase(

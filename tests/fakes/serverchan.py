@@ -6,6 +6,7 @@ mcp-push doubles every newline, and the fake refuses a ``desp`` with a single on
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from tests.fakes.base import ChannelCase, FakeProvider, Recorded, Rejected, Reply
@@ -35,8 +36,28 @@ class FakeServerChan(FakeProvider):
         form = request.form()
         if not form.get("title") or "\n" in form["title"]:
             raise Rejected(f"bad title {form.get('title')!r}", Reply(200, {"code": 20001, "message": "bad title"}))
-        if re.search(r"(?<!\n)\n(?!\n)", form.get("desp", "")):
-            raise Rejected("a single newline in desp: the lines would run together", self.replies["ok"])
+        joined = _run_together(form.get("desp", ""))
+        if joined:
+            raise Rejected(f"lines would run together in desp: {joined!r}", self.replies["ok"])
+
+
+_STRUCTURE = re.compile(r"^\s*([-*+>]|\d+[.)]|```|#)")
+
+
+def _run_together(desp: str) -> str | None:
+    """A line that Markdown would join to the next: neither a hard break ("  " or "\\" at its end)
+    nor list, quote, heading or code structure on either line."""
+    lines = desp.split("\n")
+    fenced = False
+    for line, following in itertools.pairwise(lines):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        if fenced or not line.strip() or not following.strip():
+            continue
+        if line.endswith(("  ", "\\")) or _STRUCTURE.match(line) or _STRUCTURE.match(following):
+            continue
+        return line
+    return None
 
 
 CASE = ChannelCase(

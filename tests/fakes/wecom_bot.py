@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests.fakes.base import ChannelCase, FakeProvider, Recorded, Rejected, Reply
 
+LIMITS = {"text": 2048, "markdown": 4096}  # UTF-8 bytes of the content
 KEY = "693a91f6-7b2c-4bc4-97a0-0ec2f1a5a9e3"
 INVALID_URL = Reply(
     200,
@@ -28,12 +29,14 @@ class FakeWeComBot(FakeProvider):
         if request.param("key") != KEY:
             raise Rejected("bad key", INVALID_URL)
         body = request.json()
-        content = (body.get("text") or {}).get("content") or ""
-        if body.get("msgtype") != "text" or not content:
+        kind = body.get("msgtype")
+        content = (body.get(kind) or {}).get("content") or "" if kind in LIMITS else ""
+        if not content:
             raise Rejected(f"bad body {body}", Reply(200, {"errcode": 40008, "errmsg": "invalid message type"}))
-        if len(content.encode()) > 2048:
+        if len(content.encode()) > LIMITS[kind]:
             raise Rejected(
-                "content over 2048 bytes", Reply(200, {"errcode": 40058, "errmsg": "content exceed max length"})
+                f"{kind} content over {LIMITS[kind]} bytes",
+                Reply(200, {"errcode": 40058, "errmsg": "content exceed max length"}),
             )
 
 
