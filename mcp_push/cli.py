@@ -1,8 +1,9 @@
-"""mcp-push command line: serve, worker, send, status, channels.
+"""mcp-push command line: serve, worker, send, status, channels, ask, answer, cancel, setup.
 
 Without a command it serves MCP on stdio, so the original mcp-push's registration lines
 (`mcp-push`, `mcp-push --transport stdio`) keep working. Exit codes: 0 done (with --wait:
-every delivery delivered); 1 a delivery failed or was still pending at the deadline;
+every delivery delivered; `ask`: answered); 1 a delivery failed or was still pending at the
+deadline (`ask`: expired, cancelled or unanswered at the deadline; `answer`: too late);
 2 bad input or configuration.
 """
 
@@ -20,10 +21,22 @@ from mcp_push import __version__
 from mcp_push.config import EVENTS, Settings, load_settings
 from mcp_push.errors import ConfigError, InputError, MCPPushError
 from mcp_push.terminal import printable
-from mcp_push.views import DELIVERED, FAILED, StatusDocument, as_json, channels_text, status_text
+from mcp_push.validation import FORMATS, PRIORITIES
+from mcp_push.views import (
+    ASK_ANSWERED,
+    ASK_CANCELLED,
+    ASK_WAITING,
+    DELIVERED,
+    FAILED,
+    StatusDocument,
+    as_json,
+    channels_text,
+    status_text,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_WAIT = 60.0
+MAX_WAIT_SLICE = 100.0  # `ask` waits in the same slices as notify_wait
 SERVE_OPTIONS = ("--transport", "--host", "--port", "--no-worker")  # they imply `serve`
 VERBOSE = "log progress to stderr"
 
@@ -50,6 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="deliver queued notifications (a long-running service)")
     worker.add_argument("--workers", type=int, default=None, help="delivery threads (default MCP_PUSH_WORKERS or 4)")
     worker.add_argument("--drain", action="store_true", help="exit once nothing is left to deliver")
+    worker.add_argument("--metrics-port", type=int, metavar="P", help="serve /metrics and /healthz on this port")
+    worker.add_argument("--metrics-host", default="127.0.0.1", help="with --metrics-port (default 127.0.0.1)")
 
     send = sub.add_parser("send", help="queue a notification and make sure it gets delivered")
     send.add_argument("title", help="the headline; with --event it follows the event's word ('' keeps the run id)")
@@ -59,7 +74,39 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--data", help="a JSON object of details (with --event)")
     send.add_argument("--channel", action="append", dest="channels", help="channel id (repeatable)")
     send.add_argument("--idempotency-key")
+    send.add_argument("--format", choices=FORMATS, help="markdown (default: rendered per channel) or text (as written)")
+    send.add_argument("--priority", choices=PRIORITIES, help="how urgent (default: from the event)")
+    send.add_argument("--url", help="a link the channel shows as its button (default: data.artifact_url / data.url)")
+    send.add_argument("--source", help="where it came from (default: project · branch · host); '' for none")
     _wait_options(send)
+
+    ask = sub.add_parser("ask", help="ask the user a question on their phone and wait for the answer")
+    ask.add_argument("question")
+    ask.add_argument(
+        "--choice",
+        action="append",
+        dest="choices",
+        metavar="LABEL",
+        help="an answer button (repeatable, 1-5; default Yes and No)",
+    )
+    ask.add_argument("--text", action="store_true", help="the user may also answer in their own words")
+    ask.add_argument("--timeout", type=float, metavar="SECONDS", help="until the question expires (default 600)")
+    ask.add_argument(
+        "--wait", type=float, metavar="SECONDS", help="wait at most this long (default: until it expires; 0: do not)"
+    )
+    ask.add_argument("--run-id")
+    ask.add_argument("--channel", action="append", dest="channels", help="channel id (repeatable)")
+    ask.add_argument("--idempotency-key")
+    ask.add_argument("--json", action="store_true", help="print the outcome as JSON")
+
+    answer = sub.add_parser("answer", help="answer a waiting question from this terminal")
+    answer.add_argument("ticket")
+    answer.add_argument("answer", help="a choice's label or number (1-5); with --text, the answer's words")
+    answer.add_argument("--text", action="store_true", help="answer in your own words (if the question allows)")
+
+    cancel = sub.add_parser("cancel", help="withdraw a waiting question")
+    cancel.add_argument("ticket")
+    cancel.add_argument("--json", action="store_true")
 
     status = sub.add_parser("status", help="show what reached whom for a run id or ticket")
     status.add_argument("ref", metavar="RUN_ID|TICKET")
@@ -89,6 +136,14 @@ def _parser() -> argparse.ArgumentParser:
 
     channels = sub.add_parser("channels", help="list channels and their (masked) settings")
     channels.add_argument("--json", action="store_true")
+
+    setup = sub.add_parser("setup", help="register mcp-push and its hooks with an agent, or --check what is installed")
+    setup.add_argument("agent", nargs="?", choices=["claude-code", "codex", "gemini"])
+    setup.add_argument("--scope", choices=["user", "project"], default="user", help="your files or this project's")
+    setup.add_argument("--dry-run", action="store_true", help="print the changes as a diff; write nothing")
+    setup.add_argument("--uninstall", action="store_true", help="remove what setup added")
+    setup.add_argument("--check", action="store_true", help="report what is installed where; send a test")
+    setup.add_argument("--command", dest="exe", metavar="PATH", help="the mcp-push to register (default: this one)")
     return parser
 
 
@@ -191,7 +246,8 @@ def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from mcp_push.tasks.drain import run_worker
 
     _lean_queue_import()
-    return run_worker(settings, threads=args.workers, drain=args.drain)
+    metrics = None if args.metrics_port is None else (args.metrics_host, args.metrics_port)
+    return run_worker(settings, threads=args.workers, drain=args.drain, metrics=metrics)
 
 
 def _cmd_send(settings: Settings, args: argparse.Namespace) -> int:
@@ -200,6 +256,7 @@ def _cmd_send(settings: Settings, args: argparse.Namespace) -> int:
     from mcp_push.tasks.runtime import Runtime
 
     content = sys.stdin.read() if args.content == "-" else args.content
+    rendering = {"format": args.format, "priority": args.priority, "url": args.url, "source": args.source}
     runtime = Runtime.open(settings)
     try:
         notifier = Notifier(runtime)
@@ -214,6 +271,7 @@ def _cmd_send(settings: Settings, args: argparse.Namespace) -> int:
                     channels=args.channels,
                     idempotency_key=args.idempotency_key,
                     title=args.title or None,
+                    **rendering,
                 )
                 if args.run_id
                 else _missing_run_id()
@@ -222,7 +280,12 @@ def _cmd_send(settings: Settings, args: argparse.Namespace) -> int:
             if args.data is not None:
                 raise InputError("--data goes with --event (agent events carry data; plain notifications do not)")
             receipt = notifier.send(
-                args.title, content, run_id=args.run_id, channels=args.channels, idempotency_key=args.idempotency_key
+                args.title,
+                content,
+                run_id=args.run_id,
+                channels=args.channels,
+                idempotency_key=args.idempotency_key,
+                **rendering,
             )
         if receipt.channels:
             ensure_delivery(runtime)
@@ -239,6 +302,120 @@ def _cmd_send(settings: Settings, args: argparse.Namespace) -> int:
         return _exit_for(doc, waited=True)
     finally:
         runtime.close()
+
+
+def _cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    """Ask, then wait in the foreground; Ctrl-C withdraws the question. Prints the answer alone
+    (``answer=$(mcp-push ask ...)``), or the outcome as JSON."""
+    from mcp_push.notifier import Notifier
+    from mcp_push.tasks.drain import ensure_delivery
+    from mcp_push.tasks.runtime import Runtime
+
+    if args.wait is not None and not (0 <= args.wait <= 86_400):
+        raise InputError(f"--wait {args.wait:g} is out of range: give 0 to 86400 seconds")
+    runtime = Runtime.open(settings)
+    try:
+        notifier = Notifier(runtime)
+        try:
+            receipt = notifier.ask(
+                args.question,
+                choices=args.choices,
+                allow_text=args.text,
+                run_id=args.run_id,
+                channels=args.channels,
+                timeout_seconds=args.timeout,
+                idempotency_key=args.idempotency_key,
+            )
+        except InputError as exc:  # the tool's argument names, as this command spells them
+            raise InputError(str(exc).replace("timeout_seconds", "--timeout")) from None
+        if receipt.channels:
+            ensure_delivery(runtime)
+        if args.wait == 0:
+            if args.json:
+                print(as_json(receipt))
+            else:
+                say(f"{receipt.ticket} {receipt.status} run={receipt.run_id} channels={','.join(receipt.channels)}")
+            return EXIT_OK
+        try:
+            doc = _wait_for_answer(notifier, receipt.ticket, args.wait)
+        except KeyboardInterrupt:
+            notifier.cancel(receipt.ticket)
+            say(f"mcp-push: interrupted; the question {receipt.ticket} was withdrawn", err=True)
+            return 130
+    finally:
+        runtime.close()
+    if args.json:
+        print(as_json(doc))
+    elif doc.status == ASK_ANSWERED:
+        say(doc.answer or "")
+    if doc.status == ASK_ANSWERED:
+        return EXIT_OK
+    if not args.json:
+        why = "no answer yet" if doc.status == ASK_WAITING else f"the question {doc.status} without an answer"
+        say(f"mcp-push: {why} (ticket {doc.ticket})", err=True)
+    return EXIT_FAILED
+
+
+def _wait_for_answer(notifier, ticket: str, seconds: float | None):  # type: ignore[no-untyped-def]
+    """notify_wait in slices until the ask ends, or ``seconds`` (None: until it expires) pass."""
+    deadline = None if seconds is None else time.monotonic() + seconds
+    while True:
+        left = MAX_WAIT_SLICE if deadline is None else min(MAX_WAIT_SLICE, max(0.0, deadline - time.monotonic()))
+        doc = notifier.wait(ticket, left)
+        if doc.done or (deadline is not None and time.monotonic() >= deadline):
+            return doc
+
+
+def _cmd_answer(settings: Settings, args: argparse.Namespace) -> int:
+    from mcp_push.asking.answers import ACCEPTED, INVALID, apply_answer, choice_index
+    from mcp_push.tasks.runtime import Runtime
+
+    runtime = Runtime.open(settings)
+    try:
+        ledger = runtime.ledger
+        ask = ledger.get_ask(args.ticket)
+        if ask is None:
+            raise InputError(f"no question has ticket {args.ticket[:80]!r}: use the ticket `mcp-push ask` printed")
+        choice, text = None, None
+        if args.text:
+            text = args.answer
+        else:
+            raw = args.answer.strip()
+            choice = int(raw) - 1 if raw.isdigit() and 1 <= int(raw) <= len(ask.choices) else choice_index(ask, raw)
+            if choice is None:
+                listed = ", ".join(f"{i}. {c}" for i, c in enumerate(ask.choices, 1))
+                extra = " (or --text for your own words)" if ask.allow_text else ""
+                raise InputError(f"{raw[:64]!r} is not one of the choices: {listed}{extra}")
+        result = apply_answer(ledger, ask.ticket, via="cli", by=_user(), now=time.time(), choice=choice, text=text)
+    finally:
+        runtime.close()
+    if result.outcome == INVALID:
+        raise InputError(result.message)
+    say(result.message, err=result.outcome != ACCEPTED)
+    return EXIT_OK if result.outcome == ACCEPTED else EXIT_FAILED
+
+
+def _user() -> str | None:
+    """Who answers from this terminal, for the record."""
+    return os.environ.get("USER") or os.environ.get("USERNAME") or None
+
+
+def _cmd_cancel(settings: Settings, args: argparse.Namespace) -> int:
+    from mcp_push.notifier import Notifier
+    from mcp_push.tasks.runtime import Runtime
+
+    runtime = Runtime.open(settings)
+    try:
+        doc = Notifier(runtime).cancel(args.ticket)
+    finally:
+        runtime.close()
+    if args.json:
+        print(as_json(doc))
+    elif doc.status == ASK_CANCELLED:
+        say(f"{doc.ticket} cancelled")
+    else:
+        say(f"mcp-push: {doc.ticket} was already {doc.status}; nothing to cancel", err=True)
+    return EXIT_OK if doc.status == ASK_CANCELLED else EXIT_FAILED
 
 
 def _missing_run_id():
@@ -378,6 +555,20 @@ def _cmd_hook(settings: Settings, args: argparse.Namespace) -> int:
     return run_hook(settings, args.payload, sys.stdin)
 
 
+def _cmd_setup(settings: Settings, args: argparse.Namespace) -> int:
+    from mcp_push.setup import run
+
+    return run(
+        args.agent,
+        scope=args.scope,
+        dry_run=args.dry_run,
+        uninstall=args.uninstall,
+        check=args.check,
+        command=args.exe,
+        settings=settings,
+    )
+
+
 def _cmd_dashboard(settings: Settings, args: argparse.Namespace) -> int:
     from mcp_push.dashboard import serve_dashboard
 
@@ -390,12 +581,16 @@ COMMANDS = {
     "worker": _cmd_worker,
     "send": _cmd_send,
     "status": _cmd_status,
+    "ask": _cmd_ask,
+    "answer": _cmd_answer,
+    "cancel": _cmd_cancel,
     "channels": _cmd_channels,
     "test": _cmd_test,
     "retry": _cmd_retry,
     "purge": _cmd_purge,
     "hook": _cmd_hook,
     "dashboard": _cmd_dashboard,
+    "setup": _cmd_setup,
 }
 
 

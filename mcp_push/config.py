@@ -25,6 +25,7 @@ from mcp_push.errors import ConfigError
 log = logging.getLogger(__name__)
 
 EVENTS = ("start", "update", "end", "error")
+ASK_EVENT = "ask"  # the event of an ask ticket: always pushed, so never named in MCP_PUSH_EVENTS
 DEFAULT_PUSHED_EVENTS = frozenset({"end", "error"})
 
 
@@ -113,7 +114,8 @@ class Knob:
 SETTINGS: tuple[Knob, ...] = (
     Knob(
         "MCP_PUSH_HOME",
-        "data directory: `ledger.sqlite3` (the truth), `queue.sqlite3` (Huey), `drain.log`; created 0700, files "
+        "data directory: `ledger.sqlite3` (the truth), `queue.sqlite3` (Huey), `drain.log`, `answer.key` (signs "
+        "answer buttons and links); created 0700, files "
         "0600. None of its files may be a symbolic link (refused with an error, the link's target untouched); a "
         "home that other users can open gets one warning",
         kind="path",
@@ -127,7 +129,8 @@ SETTINGS: tuple[Knob, ...] = (
     ),
     Knob(
         "MCP_PUSH_EVENTS",
-        "comma list of `notify_event` events that are pushed; the others are recorded with a reason",
+        "comma list of `notify_event` events that are pushed; the others are recorded with a reason (asks, "
+        "`notify_ask`, are always pushed)",
         DEFAULT_PUSHED_EVENTS,
         "events",
         "pushed_events",
@@ -265,6 +268,43 @@ SETTINGS: tuple[Knob, ...] = (
         "check, needs a token)",
         shown="loopback and the bound address",
     ),
+    Knob(
+        "MCP_PUSH_ASK_TIMEOUT",
+        "seconds a blocking hook (a permission request, [asking.md](asking.md)) waits for the answer from the phone "
+        "before the agent's own prompt decides; `0`: hooks do not wait",
+        120.0,
+        "float",
+        "ask_timeout",
+        0,
+    ),
+    Knob(
+        "MCP_PUSH_PUBLIC_URL",
+        "`https://…`: the address of `serve --transport http` or `mcp-push dashboard` as the phone reaches it (LAN, "
+        "VPN, tunnel); every ask then carries an answer link `<url>/answer/<token>`, and channels without buttons "
+        "get that link",
+        kind="http_url",
+        field="public_url",
+        shown="no answer links",
+    ),
+    *(
+        Knob(
+            f"MCP_PUSH_PRIORITY_{event.upper()}",
+            f"priority of `{event}` messages that do not give one: `low`, `normal`, `high` or `urgent` "
+            "([channels.md](channels.md#priority))",
+            shown=f"`{level}`",
+        )
+        for event, level in (("start", "low"), ("update", "low"), ("end", "normal"), ("error", "high"), ("ask", "high"))
+    ),
+    Knob(
+        "MCP_PUSH_CRITICAL",
+        "`true`: an `urgent` Bark message is `critical` (rings through silent mode)",
+        shown="off",
+    ),
+    Knob(
+        "MCP_PUSH_SOURCE",
+        "`off`: messages carry no source line (project · branch · host · agent · session)",
+        shown="on",
+    ),
     Knob("SKIP_PUSH_TITLE", "newline-separated titles that are recorded, not pushed"),
     Knob("HITOKOTO", "`true`: append a hitokoto sentence (1 s cap, skipped if slow)"),
     Knob("APPRISE_URLS", "Apprise URLs, one channel each (`pip install 'mcp-push[apprise]'`)"),
@@ -326,12 +366,29 @@ def _token(env: Mapping[str, str], knob: Knob) -> str | None:
     return env.get(knob.var, "").strip() or None
 
 
+def _http_url(env: Mapping[str, str], knob: Knob) -> str | None:
+    """An http(s) base address without a trailing slash (links are built on it)."""
+    raw = env.get(knob.var, "").strip()
+    if not raw:
+        return None
+    scheme, _, rest = raw.partition("://")
+    if scheme.lower() not in ("http", "https") or not rest.split("/", 1)[0]:
+        raise ConfigError(
+            f"{knob.var} must be an http:// or https:// address such as https://mcp-push.example.net; "
+            f"got {raw[:60]!r}. Unset it to send asks without answer links"
+        )
+    if "?" in rest or "#" in rest:
+        raise ConfigError(f"{knob.var} is a base address: remove its ?query or #fragment ({raw[:60]!r})")
+    return raw.rstrip("/")
+
+
 _READERS: dict[str, Callable[[Mapping[str, str], Knob], Any]] = {
     "float": _number,
     "int": lambda env, knob: int(_number(env, knob)),
     "events": _events,
     "url": _url,
     "token": _token,
+    "http_url": _http_url,
 }
 
 
@@ -375,6 +432,8 @@ class Settings:
     db_url: str | None = field(default=_default("db_url"), repr=False)
     queue_url: str | None = field(default=_default("queue_url"), repr=False)
     http_token: str | None = field(default=_default("http_token"), repr=False)
+    ask_timeout: float = _default("ask_timeout")
+    public_url: str | None = _default("public_url")
 
     @property
     def ledger_path(self) -> Path:
@@ -418,7 +477,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, login_env: Mappin
 
 # What mcp-push (and SQLite) create in MCP_PUSH_HOME; none of them may be a symbolic link.
 _SQLITE_SIDE_FILES = ("", "-wal", "-shm", "-journal")
-_OTHER_HOME_NAMES = ("drain.lock", "drain.log", "wake")
+_OTHER_HOME_NAMES = ("drain.lock", "drain.log", "wake", "answer.key")
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _warned_open_homes: set[Path] = set()
 

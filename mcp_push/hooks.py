@@ -1,30 +1,44 @@
-"""``mcp-push hook``: turn an agent's own hook event into a notification, in well under a second.
+"""``mcp-push hook``: turn an agent's own hook event into a notification, or wait for the person's answer.
 
 Claude Code runs ``mcp-push hook`` with the event as JSON on stdin (Stop, SubagentStop,
-Notification, PermissionRequest, SessionEnd). Codex runs its ``notify`` program with the
-JSON as the last argument (``agent-turn-complete``). Either way the notification is
-queued in the ledger (run id ``claude:<session_id>`` or ``codex:<thread-id>``, so
-``notify_status`` and ``mcp-push status`` find it), a drain worker is started if no worker
-is alive, and the hook returns at once.
+Notification, PermissionRequest, SessionEnd, PreToolUse for AskUserQuestion). Codex runs its
+``notify`` program with the JSON as the last argument (``agent-turn-complete``) and its
+``PermissionRequest`` and ``Stop`` hooks with the JSON on stdin; Gemini CLI runs its
+``AfterAgent``, ``Notification`` and ``BeforeTool`` hooks the same way. Notifications are
+queued in the ledger (run id ``claude:<session_id>``, ``codex:<thread-id>`` or
+``gemini:<session_id>``, so ``notify_status`` and ``mcp-push status`` find it), a drain worker
+is started if no worker is alive, and the hook returns at once.
 
-What is pushed:
+What is pushed without waiting:
 
-- Stop, SessionEnd, Codex agent-turn-complete: an ``end`` event (pushed unless
-  MCP_PUSH_EVENTS leaves ``end`` out).
+- Stop, SessionEnd, Codex agent-turn-complete and Stop, Gemini AfterAgent: an ``end`` event
+  (pushed unless MCP_PUSH_EVENTS leaves ``end`` out). Codex's ``notify`` and its Stop hook report
+  the same turn under the same run id: with both registered, the dedupe window keeps it to one.
 - SubagentStop, Codex agent-turn-start: ``update`` / ``start`` events, recorded and
   pushed only when MCP_PUSH_EVENTS asks for them (the main agent is still working).
-- A permission prompt (Notification ``permission_prompt``, PermissionRequest) or an MCP
-  server asking for input (``elicitation_dialog``): always pushed, whatever
-  MCP_PUSH_EVENTS says: the agent is blocked until the person answers.
+- A permission prompt (Notification ``permission_prompt``, Gemini's ``ToolPermission``) or an MCP server asking for
+  input (``elicitation_dialog``): always pushed, whatever MCP_PUSH_EVENTS says: the agent
+  is blocked until the person answers.
 - An idle prompt (``idle_prompt``, Claude waited 60 s for input): pushed, unless this
   session already pushed something in the last ten minutes (usually the Stop that
   preceded it).
 
+What waits for the person (``mcp_push.asking.agents`` shapes the question and the decision):
+Claude Code ``PermissionRequest`` and ``PreToolUse`` for ``AskUserQuestion``, Codex
+``PermissionRequest``, Gemini CLI ``BeforeTool``. The hook writes an ask, makes sure a worker
+delivers it (and listens for the answer), waits up to MCP_PUSH_ASK_TIMEOUT, and prints the
+agent's documented decision JSON on stdout. On timeout (the ask is then ended ``expired``), on
+any error, when the ask is cancelled, or when the agent kills the hook because the person
+answered in the terminal (the ask is then ``cancelled``): it prints nothing and exits 0, so the
+agent's own prompt decides. With MCP_PUSH_ASK_TIMEOUT=0 nothing waits: a Claude Code
+PermissionRequest is then pushed as a "needs approval" notification, the others do nothing.
+
 The same session and kind of event firing again within MCP_PUSH_DEDUPE_SECONDS (60 s)
-sends nothing new. Exit codes: 0 queued (or deliberately nothing); 1 a valid event that
-could not be turned into a notification (an unsupported event, no channel configured),
-so Claude Code reports it without blocking anything; 2 the payload is not a hook event.
-Nothing is ever written to stdout: Claude Code reads a hook's stdout.
+sends nothing new (asks are never coalesced). Exit codes: 0 queued, answered, or deliberately
+nothing (a hook that waits always exits 0, whatever went wrong); 1 a valid event that could not
+be turned into a notification (an unsupported event, no channel configured), so Claude Code
+reports it without blocking anything; 2 the payload is not a hook event. Only a blocking hook's
+decision is ever written to stdout: agents read a hook's stdout.
 """
 
 from __future__ import annotations
@@ -32,17 +46,27 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from mcp_push.config import Settings
 from mcp_push.errors import MCPPushError
 
+if TYPE_CHECKING:
+    from mcp_push.asking.agents import BlockingHook, Prompt
+    from mcp_push.storage.base import AskRecord, Ledger
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 MAX_PAYLOAD = 1024 * 1024  # a hook event is a few KB; refuse to slurp anything huge
 EXCERPT = 500
+ASK_POLL = 0.1  # how often a blocking hook looks at its ask
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 IDLE_QUIET_SECONDS = 600.0
 _RUN_ID_BAD = re.compile(r"[^A-Za-z0-9._:-]+")
 _MAX_RUN_ID = 128
@@ -56,6 +80,8 @@ SESSION_END_REASONS = {
     "other": "closed",
 }
 CLAUDE_EVENTS = ("Stop", "SubagentStop", "Notification", "PermissionRequest", "SessionEnd")
+GEMINI_EVENTS = ("AfterAgent", "BeforeTool", "Notification")  # BeforeTool waits for the person (asking.agents)
+CODEX_HOOK_EVENTS = ("Stop", "PermissionRequest")  # hooks.json; its `notify` program sends agent-turn-complete
 
 
 class HookPayloadError(Exception):
@@ -144,6 +170,21 @@ def make_run_id(agent: str, ident: str) -> str:
     return f"{agent}:{clean}"[:_MAX_RUN_ID]
 
 
+HOOK_AGENTS = {"claude": "claude-code", "codex": "codex", "gemini": "gemini-cli"}  # run-id prefix -> agent
+SESSION_LABEL = 8  # characters of a session id in the source line (the run id has it whole)
+
+
+def hook_source(settings: Settings, run_id: str, cwd: str | None) -> str | None:
+    """The source line of a hook's message: the payload's project (``cwd``, else ours) and branch,
+    this host, the agent and a short session label, all read from the run id ``<agent>:<session>``."""
+    from mcp_push.render.source import source_line
+
+    agent, _, session = run_id.partition(":")
+    return source_line(
+        cwd=cwd or os.getcwd(), agent=HOOK_AGENTS.get(agent, agent), session=session[:SESSION_LABEL], env=settings.env
+    )
+
+
 def project_of(cwd: str) -> str:
     name = os.path.basename(cwd.rstrip("/\\"))
     return name or cwd or "unknown project"
@@ -152,6 +193,12 @@ def project_of(cwd: str) -> str:
 def notice_for(payload: dict[str, Any]) -> HookNotice | None:
     """The notification for a hook event; None when the event deliberately sends nothing."""
     if "hook_event_name" in payload:
+        from mcp_push.asking.agents import is_codex
+
+        if is_gemini(payload):
+            return _gemini(payload)
+        if is_codex(payload):
+            return _codex_hook(payload)
         return _claude(payload)
     if "type" in payload:
         return _codex(payload)
@@ -221,6 +268,53 @@ def _claude_notification(p: dict[str, Any], rid: str, project: str, details: dic
     return HookNotice("notice", rid, f"{text} ({project})", details, title=f"🔔 Claude Code · {project}")
 
 
+def is_gemini(payload: dict[str, Any]) -> bool:
+    """Gemini CLI's events: AfterAgent and BeforeTool are its own names, and every Gemini payload
+    carries an ISO ``timestamp`` in its base fields, which Claude Code's and Codex's do not."""
+    event = _text(payload.get("hook_event_name"))
+    return event in ("AfterAgent", "BeforeTool") or isinstance(payload.get("timestamp"), str)
+
+
+def _gemini(p: dict[str, Any]) -> HookNotice | None:
+    event = _text(p.get("hook_event_name"))
+    session = _text(p.get("session_id"))
+    cwd = _text(p.get("cwd")) or os.getcwd()
+    project = project_of(cwd)
+    rid = make_run_id("gemini", session or project)
+    details = {"project": project, "session": session or "(none)", "cwd": cwd}
+    if event == "AfterAgent":
+        last = excerpt(_text(p.get("prompt_response")))
+        head = f"Gemini CLI finished its turn in {project}."
+        return HookNotice("finished", rid, f"{head}\n\n{last}" if last else head, details, "end")
+    if event == "Notification":
+        text = _text(p.get("message")) or "Gemini CLI needs your attention."
+        if _text(p.get("notification_type")) == "ToolPermission":
+            return HookNotice("approval", rid, f"{text} ({project})", details, title=f"🔐 Needs approval · {project}")
+        return HookNotice("notice", rid, f"{text} ({project})", details, title=f"🔔 Gemini CLI · {project}")
+    raise HookUnsupported(
+        f"Gemini CLI event {event!r} is not one mcp-push notifies about; register `mcp-push hook` for "
+        f"{', '.join(GEMINI_EVENTS)} only"
+    )
+
+
+def _codex_hook(p: dict[str, Any]) -> HookNotice | None:
+    """Codex's hooks.json events (its ``notify`` program is ``_codex``); run ids match: the session is the thread."""
+    event = _text(p.get("hook_event_name"))
+    if event != "Stop":
+        raise HookUnsupported(
+            f"Codex hook event {event!r} is not one mcp-push notifies about; register `mcp-push hook` for "
+            f"{', '.join(CODEX_HOOK_EVENTS)} only"
+        )
+    session = _text(p.get("session_id"))
+    cwd = _text(p.get("cwd")) or os.getcwd()
+    project = project_of(cwd)
+    details = {"project": project, "thread": session or "(none)", "cwd": cwd}
+    last = excerpt(_text(p.get("last_assistant_message")))
+    head = f"Codex finished a turn in {project}."
+    rid = make_run_id("codex", session or project)
+    return HookNotice("finished", rid, f"{head}\n\n{last}" if last else head, details, "end")
+
+
 def _codex(p: dict[str, Any]) -> HookNotice | None:
     kind_name = _text(p.get("type"))
     if not kind_name:
@@ -286,12 +380,20 @@ def enqueue(settings: Settings, notice: HookNotice, now: float | None = None) ->
         # The key makes concurrent firings in the same window collapse atomically in the ledger.
         key = f"{prefix}{int(now // window)}" if window > 0 else None
         notifier = Notifier(runtime)
+        origin = hook_source(settings, notice.run_id, notice.details.get("cwd"))
         if notice.event is not None:
             receipt = notifier.event(
-                notice.run_id, notice.event, notice.message, data=notice.details or None, idempotency_key=key
+                notice.run_id,
+                notice.event,
+                notice.message,
+                data=notice.details or None,
+                idempotency_key=key,
+                origin=origin,
             )
         else:
-            receipt = notifier.send(notice.title, notice.content(), run_id=notice.run_id, idempotency_key=key)
+            receipt = notifier.send(
+                notice.title, notice.content(), run_id=notice.run_id, idempotency_key=key, origin=origin
+            )
         if receipt.duplicate:
             return "duplicate"
         if not receipt.channels:
@@ -302,10 +404,164 @@ def enqueue(settings: Settings, notice: HookNotice, now: float | None = None) ->
         runtime.close()
 
 
-def run_hook(settings: Settings, payload_arg: str | None, stdin: IO[str] | None) -> int:
-    """``mcp-push hook [PAYLOAD]``. Prints nothing on stdout; explains any problem on stderr."""
+# --- waiting for the person -------------------------------------------------------------
+
+
+def blocking_for(settings: Settings, payload: dict[str, Any]) -> BlockingHook | None:
+    """The blocking hook for this payload (None: a notification event), its preview redacted with
+    every configured channel secret as well as the credential patterns."""
+    if _text(payload.get("hook_event_name")) not in ("PermissionRequest", "PreToolUse", "BeforeTool"):
+        return None
+    from mcp_push.asking.agents import blocking_hook
+
+    built: list[Any] = []
+
+    def redact(text: str) -> str:
+        if not built:  # only for an event that does block: listing the secrets builds every channel
+            from mcp_push.channels import configured_secrets
+            from mcp_push.channels.redact import Redactor
+
+            built.append(Redactor([*configured_secrets(settings.env), settings.http_token]))
+        return built[0](text) or ""
+
+    return blocking_hook(payload, redact, make_run_id)
+
+
+class _Stop:
+    """Set when the agent gave up on the hook: a signal (the person answered in the terminal, Claude
+    Code's hook timeout) or the agent process gone (this process re-parented)."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.parent = os.getppid()
+
+    def is_set(self) -> bool:
+        if not self.event.is_set() and os.getppid() != self.parent:
+            self.event.set()
+        return self.event.is_set()
+
+    def wait(self, seconds: float) -> bool:
+        return self.event.wait(seconds) or self.is_set()
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[_Stop]:
+    stop = _Stop()
+    previous: dict[int, Any] = {}
     try:
-        notice = notice_for(read_payload(payload_arg, stdin))
+        for number in STOP_SIGNALS:
+            previous[number] = signal.signal(number, lambda *_: stop.event.set())
+    except ValueError:  # not the main thread (in-process callers): the deadline still applies
+        pass
+    try:
+        yield stop
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _write_ask(runtime: Any, hook: BlockingHook, prompt: Prompt, seconds: float) -> str:
+    """Write one ask for ``prompt`` (delivered like any notification); return its ticket."""
+    from mcp_push.notifier import Notifier
+
+    receipt = Notifier(runtime).ask(
+        prompt.question,
+        choices=list(prompt.choices),
+        allow_text=prompt.allow_text,
+        run_id=hook.run_id,
+        timeout_seconds=seconds,
+        kind=prompt.kind,
+        title=prompt.title,
+        origin=hook_source(runtime.settings, hook.run_id, None),
+    )
+    if receipt.duplicate or not receipt.channels:
+        raise MCPPushError("the ask was not pushed to any channel")
+    return receipt.ticket
+
+
+def wait_for_answer(ledger: Ledger, ticket: str, deadline: float, stop: _Stop) -> AskRecord | None:
+    """Poll the ask until it is answered (returned), ends otherwise, the deadline passes (the ask is
+    then ended ``expired``, so buttons stop working) or ``stop`` is set (the ask is ``cancelled``)."""
+    while True:
+        ask = ledger.get_ask(ticket)
+        if ask is None or ask.status != "waiting":
+            return ask if ask is not None and ask.status == "answered" else None
+        if stop.is_set():
+            if ledger.end_ask(ticket, "cancelled", time.time()):
+                return None
+            continue  # an answer landed first: read it once more
+        if time.monotonic() >= deadline:
+            if ledger.end_ask(ticket, "expired", time.time()):
+                return None
+            continue
+        stop.wait(min(ASK_POLL, max(0.0, deadline - time.monotonic())))
+
+
+def decide(settings: Settings, hook: BlockingHook) -> dict[str, Any] | None:
+    """Ask each of the hook's questions in turn within MCP_PUSH_ASK_TIMEOUT; the decision, or None."""
+    from mcp_push.tasks.drain import ensure_delivery
+    from mcp_push.tasks.runtime import Runtime
+
+    deadline = time.monotonic() + settings.ask_timeout
+    answers: list[AskRecord] = []
+    runtime = Runtime.open(settings)
+    try:
+        with _stop_on_signals() as stop:
+            for prompt in hook.prompts:
+                remaining = deadline - time.monotonic()
+                if remaining < 1 or stop.is_set():
+                    return None
+                ticket = _write_ask(runtime, hook, prompt, remaining)
+                try:
+                    ensure_delivery(runtime)
+                    answer = wait_for_answer(runtime.ledger, ticket, deadline, stop)
+                except BaseException:  # nobody waits for it any more: its buttons should say so
+                    with suppress(Exception):
+                        runtime.ledger.end_ask(ticket, "cancelled", time.time())
+                    raise
+                if answer is None:
+                    return None
+                answers.append(answer)
+        return hook.decide(answers)
+    finally:
+        runtime.close()
+
+
+def run_blocking(settings: Settings, hook: BlockingHook) -> int:
+    """Print the agent's decision, or nothing (timeout, error, answered in the terminal); exit 0."""
+    try:
+        decision = decide(settings, hook)
+    except Exception as exc:  # the agent's own prompt decides; never a traceback in its session
+        print(
+            f"mcp-push hook: {hook.event}: no answer from the phone ({type(exc).__name__}: {exc}); "
+            "the agent asks in the terminal",
+            file=sys.stderr,
+        )
+        return EXIT_OK
+    if decision is not None:
+        try:
+            sys.stdout.write(json.dumps(decision, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+        except (BrokenPipeError, OSError):  # the agent stopped reading: nothing more to do
+            pass
+    return EXIT_OK
+
+
+def run_hook(settings: Settings, payload_arg: str | None, stdin: IO[str] | None) -> int:
+    """``mcp-push hook [PAYLOAD]``. stdout carries a blocking hook's decision, nothing else; any
+    problem is explained on stderr."""
+    try:
+        payload = read_payload(payload_arg, stdin)
+        try:
+            blocking = blocking_for(settings, payload)
+        except Exception as exc:  # no decision: the agent's own prompt decides
+            print(f"mcp-push hook: could not read the request: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return EXIT_OK
+        if blocking is not None and settings.ask_timeout > 0:
+            return run_blocking(settings, blocking)
+        if blocking is not None and (blocking.agent, blocking.event) != ("claude", "PermissionRequest"):
+            return EXIT_OK  # waiting is off (MCP_PUSH_ASK_TIMEOUT=0): the agent's own prompt decides
+        notice = notice_for(payload)
     except HookPayloadError as exc:
         print(f"mcp-push hook: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -17,6 +17,7 @@ import re
 import socket
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from mcp_push.config import Settings
 
@@ -62,7 +63,8 @@ class HostRules:
 
     The bound address and the localhost forms, each with and without the port; for a
     wildcard bind (0.0.0.0, ::) also this machine's hostname; plus anything listed in
-    ``MCP_PUSH_HTTP_ALLOWED_HOSTS`` (``*`` turns the check off, e.g. behind a proxy that checks).
+    ``MCP_PUSH_HTTP_ALLOWED_HOSTS`` (``*`` turns the check off, e.g. behind a proxy that checks)
+    and, through ``for_settings``, the host of ``MCP_PUSH_PUBLIC_URL``.
     """
 
     def __init__(self, host: str, port: int, extra: Iterable[str] = ()):
@@ -81,7 +83,13 @@ class HostRules:
 
     @classmethod
     def for_settings(cls, settings: Settings, host: str, port: int) -> HostRules:
-        return cls(host, port, _split_list(settings.env.get(ALLOWED_HOSTS_VAR, "")))
+        """The rules for this bind, plus the allowed-hosts list and the host of MCP_PUSH_PUBLIC_URL
+        (the name the phone reaches the answer page by)."""
+        extra = _split_list(settings.env.get(ALLOWED_HOSTS_VAR, ""))
+        public = urlsplit((settings.public_url or "").strip())
+        if public.scheme in ("http", "https") and public.hostname:
+            extra.append(public.netloc.rpartition("@")[2])
+        return cls(host, port, extra)
 
     def host_ok(self, value: str | None) -> bool:
         return self.disabled or (value is not None and value.lower() in self.hosts)
@@ -143,20 +151,34 @@ def refusal(rules: HostRules, headers: Any) -> tuple[int, dict[str, str]] | None
     return None
 
 
+def _one_segment_under(path: str, base: str) -> bool:
+    """``base/<one segment>`` exactly: nothing deeper, no ``..`` walking out of it."""
+    rest = path[len(base) + 1 :] if path.startswith(base + "/") else ""
+    return bool(rest) and "/" not in rest and rest not in (".", "..")
+
+
 class Gate:
     """ASGI middleware in front of a whole app: Host/Origin first, then the token (if there is one).
 
     ``browser_paths``: where a missing token is answered with a Basic challenge, so that a browser
-    asks for it (the dashboard); elsewhere the challenge is Bearer.
+    asks for it (the dashboard); elsewhere the challenge is Bearer. ``open_paths``: served without
+    the token (Host/Origin still checked): the answer page, whose signed link is its own proof.
     """
 
     def __init__(
-        self, app: ASGIApp, *, rules: HostRules, token: str | None = None, browser_paths: tuple[str, ...] = ()
+        self,
+        app: ASGIApp,
+        *,
+        rules: HostRules,
+        token: str | None = None,
+        browser_paths: tuple[str, ...] = (),
+        open_paths: tuple[str, ...] = (),
     ):
         self.app = app
         self.rules = rules
         self.token = token
         self.browser_paths = browser_paths
+        self.open_paths = open_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -173,7 +195,11 @@ class Gate:
         refused = refusal(self.rules, headers)
         if refused is not None:
             response = JSONResponse(refused[1], status_code=refused[0])
-        elif self.token is not None and not token_matches(headers.get("authorization"), self.token):
+        elif (
+            self.token is not None
+            and not any(_one_segment_under(path, p) for p in self.open_paths)
+            and not token_matches(headers.get("authorization"), self.token)
+        ):
             challenge = 'Bearer realm="mcp-push"'
             if any(path == p or path.startswith(p + "/") for p in self.browser_paths):
                 challenge = 'Basic realm="mcp-push", charset="UTF-8"'  # lets a browser ask for it

@@ -16,6 +16,7 @@ from mcp_push.views import FINAL_OVERALL, as_dict
 
 DeliveryStatus = Literal["pending", "in_flight", "retrying", "delivered", "failed"]
 OverallStatus = Literal["recorded", "queued", "delivering", "success", "partial_success", "error"]
+AskStatus = Literal["waiting", "answered", "expired", "cancelled"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -38,6 +39,22 @@ class DeliveryView(BaseModel):
     )
 
 
+class AskView(BaseModel):
+    """A question and where it stands."""
+
+    question: str
+    choices: list[str]
+    allow_text: bool
+    status: AskStatus
+    kind: str = Field(description="question (notify_ask, mcp-push ask), permission or ask_user_question (hooks).")
+    expires_at: str
+    answer: str | None = Field(default=None, description="The chosen label, or the free-text answer.")
+    via: str | None = Field(default=None, description="Where the answer came from: a channel id, link or cli.")
+    by: str | None = Field(default=None, description="Who answered (e.g. a Telegram user id).")
+    answered_at: str | None = None
+    ended_at: str | None = None
+
+
 class TicketView(BaseModel):
     ticket: str
     event: str | None = None
@@ -46,6 +63,7 @@ class TicketView(BaseModel):
     status: OverallStatus
     reason: str | None = Field(default=None, description="Why nothing was pushed, for recorded tickets.")
     deliveries: list[DeliveryView]
+    ask: AskView | None = Field(default=None, description="The question and its answer, for an ask ticket.")
 
 
 class StatusDocument(BaseModel):
@@ -76,6 +94,39 @@ class SendReceipt(BaseModel):
     channels: list[str]
     reason: str | None = None
     duplicate: bool = Field(default=False, description="True when the idempotency key matched an earlier ticket.")
+
+
+class AskReceipt(BaseModel):
+    """The answer to notify_ask: returned at once; notify_wait(ticket) waits for the answer."""
+
+    ticket: str
+    run_id: str
+    status: AskStatus
+    channels: list[str]
+    expires_at: str = Field(description="When the question expires unanswered.")
+    question: str
+    choices: list[str]
+    allow_text: bool = False
+    duplicate: bool = Field(default=False, description="True when the idempotency key matched an earlier ask.")
+    answer: str | None = Field(default=None, description="Set when that earlier ask is already answered.")
+
+
+class WaitDocument(BaseModel):
+    """notify_wait / notify_cancel: an ask's answer, or a notification's outcome per channel."""
+
+    ticket: str
+    run_id: str
+    kind: Literal["ask", "notification"]
+    status: AskStatus | OverallStatus = Field(
+        description="An ask's status (waiting | answered | expired | cancelled), or a notification's delivery "
+        "status (success | partial_success | error ... when done)."
+    )
+    done: bool = Field(description="True when nothing more will change; false: call notify_wait again.")
+    waited_seconds: float
+    answer: str | None = Field(default=None, description="The person's answer: a choice's label or free text.")
+    ask: AskView | None = None
+    deliveries: list[DeliveryView] = Field(default_factory=list, description="Each channel's delivery outcome.")
+    hint: str | None = None
 
 
 class ChannelView(BaseModel):

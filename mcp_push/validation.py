@@ -166,3 +166,121 @@ def _list_type(value: Any) -> str:
         bad = next((v for v in value if not isinstance(v, str) or not v), None)
         return f"an array holding {json_type(bad) if bad != '' else 'an empty string'}"
     return json_type(value)
+
+
+# --- rendering (issue 13): how a message is written, how urgent, its link, where it came from ---
+
+FORMATS = ("markdown", "text")  # mcp_push.render.FORMATS: kept equal by a test, the renderer is not imported here
+PRIORITIES = ("low", "normal", "high", "urgent")  # mcp_push.render.priority.LEVELS
+MAX_SOURCE = 1_000
+
+
+def message_format(value: Any) -> str:
+    """``markdown`` (the default) or ``text`` (sent literally, nothing formatted)."""
+    if value is None:
+        return "markdown"
+    if not isinstance(value, str) or value.strip().lower() not in FORMATS:
+        shown = repr(value[:20]) if isinstance(value, str) else json_type(value)
+        raise InputError(f"format {shown} is unknown: use 'markdown' (the default) or 'text' (sent as written)")
+    return value.strip().lower()
+
+
+def priority(value: Any) -> str | None:
+    """low | normal | high | urgent, or None: the event's (MCP_PUSH_PRIORITY_<EVENT>, else its default)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InputError(f"priority must be one of {', '.join(PRIORITIES)}, not {json_type(value)}")
+    from mcp_push.render.priority import check
+
+    try:
+        return check(value, "priority")
+    except ValueError as exc:
+        raise InputError(f"{exc}, or leave it out for the event's default") from None
+
+
+def url(value: Any, payload: dict[str, Any] | None = None) -> str | None:
+    """The message's link: ``url`` (an absolute http(s) address), else ``data.artifact_url`` / ``data.url``."""
+    from mcp_push.render.links import message_url
+
+    try:
+        return message_url(value, payload)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
+def source(value: Any) -> str | None:
+    """A caller's own source line (None: the one mcp-push works out); an empty string: no source line."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InputError(f"source must be a string such as 'my-app · main · laptop', not {json_type(value)}")
+    if len(value) > MAX_SOURCE:
+        raise InputError(f"source has {len(value):,} characters; the limit is {MAX_SOURCE:,}: shorten it")
+    return value
+
+
+# --- asks -------------------------------------------------------------------------------------
+
+MAX_QUESTION = 1_000
+MAX_CHOICES = 5
+MAX_CHOICE_LABEL = 64
+DEFAULT_CHOICES = ("Yes", "No")
+DEFAULT_ASK_TIMEOUT = 600.0
+MAX_ASK_TIMEOUT = 86_400.0
+MIN_ASK_TIMEOUT = 1.0
+MAX_WAIT = 100.0
+DEFAULT_WAIT = 60.0
+
+
+def question(value: Any) -> str:
+    return required_text("question", value, MAX_QUESTION).strip()
+
+
+def choices(value: Any) -> tuple[str, ...]:
+    """1-5 distinct single-line labels of at most 64 characters; ``["Yes", "No"]`` when omitted."""
+    if value is None:
+        return DEFAULT_CHOICES
+    example = "for example ['Allow', 'Deny']"
+    if isinstance(value, str):
+        raise InputError(f"choices must be an array of labels, {example}, not a string")
+    if not isinstance(value, list | tuple):
+        raise InputError(f"choices must be an array of labels, {example}, not {json_type(value)}")
+    if not 1 <= len(value) <= MAX_CHOICES:
+        raise InputError(f"choices has {len(value)} labels; give 1 to {MAX_CHOICES} ({example}), or leave it out")
+    labels: list[str] = []
+    for label in value:
+        if not isinstance(label, str):
+            raise InputError(f"choices must hold strings, not {json_type(label)}: {example}")
+        label = label.strip()
+        if not label:
+            raise InputError("a label in choices is empty: give each choice some text")
+        if len(label) > MAX_CHOICE_LABEL:
+            raise InputError(
+                f"the choice {label[:20]!r}… has {len(label)} characters; the limit is {MAX_CHOICE_LABEL}: shorten it"
+            )
+        if "\n" in label or "\r" in label:
+            raise InputError(f"the choice {label[:20]!r} spans several lines: a button label is one line")
+        if label.casefold() in (seen.casefold() for seen in labels):
+            raise InputError(f"the choice {label!r} is given twice: every choice must be different")
+        labels.append(label)
+    return tuple(labels)
+
+
+def flag(name: str, value: Any) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise InputError(f"{name} must be true or false, not {json_type(value)}")
+    return value
+
+
+def seconds(name: str, value: Any, *, default: float, minimum: float, maximum: float) -> float:
+    """A number of seconds within [minimum, maximum]; ``default`` when omitted."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InputError(f"{name} must be a number of seconds such as {default:g}, not {json_type(value)}")
+    if not minimum <= value <= maximum:
+        raise InputError(f"{name} is {value:g}; give {minimum:g} to {maximum:g} seconds")
+    return float(value)

@@ -7,7 +7,8 @@ documents into the pydantic models of ``mcp_push.models`` (its tools' output sch
 
 The words are fixed (the docs and every JSON use them):
 delivery: pending | in_flight | retrying | delivered | failed;
-ticket and run: recorded | queued | delivering | success | partial_success | error.
+ticket and run: recorded | queued | delivering | success | partial_success | error;
+ask: waiting | answered | expired | cancelled.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from mcp_push.config import EVENTS
 from mcp_push.terminal import printable
 
 if TYPE_CHECKING:
-    from mcp_push.storage.base import TicketRecord
+    from mcp_push.storage.base import AskRecord, TicketRecord
 
 # --- the status vocabulary (the storage SQL uses these too) -------------------------------
 
@@ -44,6 +45,14 @@ PARTIAL_SUCCESS = "partial_success"
 ERROR = "error"
 OVERALL_STATUSES = (RECORDED, QUEUED, DELIVERING, SUCCESS, PARTIAL_SUCCESS, ERROR)
 FINAL_OVERALL = (RECORDED, SUCCESS, PARTIAL_SUCCESS, ERROR)
+
+# An ask (a question the person answers): waiting until the first answer, its deadline or a cancel.
+ASK_WAITING = "waiting"
+ASK_ANSWERED = "answered"
+ASK_EXPIRED = "expired"
+ASK_CANCELLED = "cancelled"
+ASK_STATUSES = (ASK_WAITING, ASK_ANSWERED, ASK_EXPIRED, ASK_CANCELLED)
+ASK_ENDED = (ASK_ANSWERED, ASK_EXPIRED, ASK_CANCELLED)
 
 # Attempt outcomes (the attempts table): the last two are retried, a permanent one is not.
 OUTCOME_DELIVERED = DELIVERED
@@ -91,6 +100,23 @@ class DeliveryView:
 
 
 @dataclass
+class AskView:
+    """A question and where it stands; ``answer`` is the chosen label or the free text."""
+
+    question: str
+    choices: list[str]
+    allow_text: bool
+    status: str  # waiting | answered | expired | cancelled
+    kind: str
+    expires_at: str
+    answer: str | None = None
+    via: str | None = None  # the channel id, ``link`` or ``cli``
+    by: str | None = None  # who answered (a Telegram user id, an address)
+    answered_at: str | None = None
+    ended_at: str | None = None
+
+
+@dataclass
 class TicketView:
     ticket: str
     event: str | None
@@ -99,6 +125,7 @@ class TicketView:
     status: str
     reason: str | None = None  # why nothing was pushed, for recorded tickets
     deliveries: list[DeliveryView] = field(default_factory=list)
+    ask: AskView | None = None  # for an ask ticket (event "ask")
 
 
 @dataclass
@@ -128,6 +155,42 @@ class SendReceipt:
     channels: list[str]
     reason: str | None = None
     duplicate: bool = False  # the idempotency key (or the loop guard) matched an earlier ticket
+
+
+@dataclass
+class AskReceipt:
+    """The answer to notify_ask: returned at once; notify_wait(ticket) waits for the person's answer."""
+
+    ticket: str
+    run_id: str
+    status: str  # the ask's: waiting (or, for a repeated idempotency key, where that ask stands)
+    channels: list[str]
+    expires_at: str
+    question: str
+    choices: list[str]
+    allow_text: bool = False
+    duplicate: bool = False  # the idempotency key matched an earlier ask
+    answer: str | None = None  # set when a repeated idempotency key finds the ask already answered
+
+
+@dataclass
+class WaitDocument:
+    """What notify_wait / notify_cancel return: an ask's answer, or a notification's outcome per channel.
+
+    ``done``: nothing more will change (answered, expired or cancelled; every delivery settled).
+    ``status`` is the ask's status for an ask, else the ticket's overall delivery status.
+    """
+
+    ticket: str
+    run_id: str
+    kind: str  # ask | notification
+    status: str
+    done: bool
+    waited_seconds: float
+    answer: str | None = None
+    ask: AskView | None = None
+    deliveries: list[DeliveryView] = field(default_factory=list)
+    hint: str | None = None
 
 
 @dataclass
@@ -162,7 +225,23 @@ def as_json(document: Any) -> str:
 # --- from ledger records --------------------------------------------------------------------
 
 
-def ticket_view(record: TicketRecord) -> TicketView:
+def ask_view(ask: AskRecord) -> AskView:
+    return AskView(
+        question=ask.question,
+        choices=list(ask.choices),
+        allow_text=ask.allow_text,
+        status=ask.status,
+        kind=ask.kind,
+        expires_at=iso(ask.expires_at) or "",
+        answer=ask.answer,
+        via=ask.answered_via,
+        by=ask.answered_by,
+        answered_at=iso(ask.answered_at),
+        ended_at=iso(ask.ended_at),
+    )
+
+
+def ticket_view(record: TicketRecord, ask: AskRecord | None = None) -> TicketView:
     deliveries = [
         DeliveryView(
             channel=d.channel,
@@ -184,13 +263,18 @@ def ticket_view(record: TicketRecord) -> TicketView:
         status=rollup(d.status for d in deliveries),
         reason=record.reason,
         deliveries=deliveries,
+        ask=None if ask is None else ask_view(ask),
     )
 
 
-def status_document(run_id: str, records: list[TicketRecord]) -> StatusDocument:
+def status_document(
+    run_id: str, records: list[TicketRecord], asks: dict[str, AskRecord] | None = None
+) -> StatusDocument:
     """The run's delivery rollup, plus its latest agent event: a run whose ``error`` event was
-    delivered rolls up to ``success`` (of the deliveries), and the event says how the task went."""
-    tickets = [ticket_view(r) for r in records]
+    delivered rolls up to ``success`` (of the deliveries), and the event says how the task went.
+    ``asks`` (by ticket) puts each ask ticket's question and answer beside its deliveries."""
+    asks = asks or {}
+    tickets = [ticket_view(r, asks.get(r.ticket)) for r in records]
     statuses = [d.status for t in tickets for d in t.deliveries]
     doc = StatusDocument(run_id=run_id, status=rollup(statuses), tickets=tickets)
     events = [r for r in records if r.event in EVENTS]  # not budget notices or plain sends
@@ -223,11 +307,56 @@ def status_text(doc: StatusDocument) -> str:
             f"- {t.ticket} [{t.event or 'send'}] {printable(t.title)!r}: {t.status}"
             + (f" ({t.reason})" if t.reason else "")
         )
+        if t.ask is not None:
+            lines.append(f"    ask: {ask_line(t.ask)}")
         for d in t.deliveries:
             tail = f" - {d.last_error}" if d.last_error and d.status != DELIVERED else ""
             lines.append(f"    {d.channel}: {d.status}, {d.attempts} attempt(s){tail}")
     if doc.workers_alive == 0 and not doc.final:
         lines.append("No worker is running: deliveries wait until `mcp-push worker` (or serve/send) starts one.")
+    return "\n".join(lines)
+
+
+def ask_line(ask: AskView) -> str:
+    """Where an ask stands, in one line."""
+    if ask.status == ASK_ANSWERED:
+        who = f" by {printable(ask.by)}" if ask.by else ""
+        return f"answered {printable(ask.answer or '')!r} via {ask.via}{who} at {ask.answered_at}"
+    if ask.status == ASK_WAITING:
+        options = " / ".join(printable(c) for c in ask.choices) + (" / free text" if ask.allow_text else "")
+        return f"waiting for an answer ({options}) until {ask.expires_at}"
+    return f"{ask.status} at {ask.ended_at}, unanswered"
+
+
+def ask_receipt_text(r: AskReceipt) -> str:
+    options = ", ".join(f"{i}. {printable(c)}" for i, c in enumerate(r.choices, 1))
+    if r.allow_text:
+        options += ", or a free-text answer"
+    if r.duplicate:
+        head = f"Already asked with this idempotency key: ticket {r.ticket} is {r.status}"
+        head += f" (answer: {printable(r.answer)!r})." if r.answer is not None else "."
+    else:
+        where = ", ".join(r.channels) or "no channel"
+        head = f"Asked on {where}: {printable(r.question)!r} ({options}); ticket {r.ticket}, expires {r.expires_at}."
+    return f"{head} Call notify_wait(ticket='{r.ticket}') to wait for the answer (up to 100 s a call; call it again)."
+
+
+def wait_text(doc: WaitDocument) -> str:
+    if doc.kind == "ask" and doc.ask is not None:
+        if doc.status == ASK_ANSWERED:
+            head = f"Answered: {printable(doc.answer or '')!r} (via {doc.ask.via})."
+        elif doc.status == ASK_WAITING:
+            head = f"Still waiting for an answer after {doc.waited_seconds:g}s (until {doc.ask.expires_at})."
+        else:
+            head = f"The question was {doc.status} without an answer."
+        lines = [f"{head} Ticket {doc.ticket}."]
+    else:
+        lines = [f"Ticket {doc.ticket}: {doc.status}" + ("" if doc.done else f" after {doc.waited_seconds:g}s")]
+        for d in doc.deliveries:
+            tail = f" - {d.last_error}" if d.last_error and d.status != DELIVERED else ""
+            lines.append(f"    {d.channel}: {d.status}{tail}")
+    if doc.hint:
+        lines.append(doc.hint)
     return "\n".join(lines)
 
 

@@ -1,14 +1,19 @@
-"""Small helpers shared by tests: polling with a deadline instead of sleeping."""
+"""Small helpers shared by tests: polling with a deadline instead of sleeping, ending stray processes."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from mcp_push.models import StatusDocument
+from tests.conftest import _processes_under
 
 T = TypeVar("T")
 
@@ -55,3 +60,11 @@ async def poll_status(client: Any, deadline: float, **ref: str) -> StatusDocumen
         if doc.final or time.monotonic() > end:
             return doc
         await asyncio.sleep(0.1)
+
+
+def end_processes_under(root: Path) -> None:
+    """Kill the drain workers of homes under ``root``: one stays while an ask waits (up to its
+    timeout), so a test's own are ended with it, before they poll a port a later test's fake gets."""
+    for pid in _processes_under(root):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)

@@ -43,13 +43,13 @@ def test_send_wait_json_delivers_without_any_running_worker(cli, fake) -> None:
         "status": "delivered",
         "attempts": 1,
     }
-    assert fake.requests[0].body == b"v1.2 is live"
+    assert fake.requests[0].body.startswith(b"v1.2 is live\n\n*main")  # then the source line: this checkout's
 
 
 def test_send_reads_content_from_stdin_and_status_finds_the_run(cli, fake) -> None:
     sent = cli("send", "Logs", "-", "--run-id", "job-9", "--wait", "20", stdin="line one\nline two\n")
     assert sent.returncode == 0, sent.stderr
-    assert fake.requests[0].body == b"line one\nline two\n"
+    assert [line.rstrip() for line in fake.requests[0].body.decode().splitlines()[:2]] == ["line one", "line two"]
     status = cli("status", "job-9", "--json")
     assert status.returncode == 0
     assert json.loads(status.stdout)["status"] == "success"
@@ -243,8 +243,9 @@ print(json.dumps({{"code": code, "loaded": loaded}}))
         ("send", "", "tests pass", "--event", "end", "--run-id", "deploy-1"),
         ("status", "deploy-0", "--json"),
         ("channels",),
+        ("ask", "Deploy to prod?", "--choice", "Deploy", "--choice", "Hold", "--wait", "0"),
     ],
-    ids=["hook", "send", "send-event", "status", "channels"],
+    ids=["hook", "send", "send-event", "status", "channels", "ask"],
 )
 def test_producers_load_no_consumer_http_client_pydantic_or_mcp_sdk(tmp_path: Path, fake: FakeNtfy, args) -> None:
     home = tmp_path / "home"
@@ -267,3 +268,30 @@ def test_producers_load_no_consumer_http_client_pydantic_or_mcp_sdk(tmp_path: Pa
     )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result == {"code": 0, "loaded": []}, done.stderr
+
+
+def test_send_takes_format_priority_url_and_source(cli, fake) -> None:
+    done = cli(
+        "send",
+        "Report",
+        "**not bold** here",
+        "--format",
+        "text",
+        "--priority",
+        "urgent",
+        "--url",
+        "https://ci.example.com/r/3",
+        "--source",
+        "nightly · ci-box",
+        "--wait",
+        "20",
+    )
+    assert done.returncode == 0, done.stderr
+    (request,) = fake.requests
+    assert fake.problems == []
+    assert (request.header("priority"), request.header("click")) == ("5", "https://ci.example.com/r/3")
+    assert request.body.decode() == "\\*\\*not bold\\*\\* here\n\n*nightly · ci-box*"
+    bad = cli("send", "t", "c", "--url", "ftp://example.com/x")
+    assert bad.returncode == 2 and "http:// or https://" in bad.stderr
+    off = cli("send", "t", "c", "--source", "", "--wait", "20")
+    assert off.returncode == 0 and fake.requests[1].body == b"c"  # '' drops the source line

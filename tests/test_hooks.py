@@ -111,6 +111,9 @@ def test_claude_stop_is_an_end_event_for_the_session() -> None:
         ("claude_notification_legacy", "approval", None, "🔐 Needs approval · blog"),
         ("codex_agent_turn_complete", "finished", "end", None),
         ("codex_agent_turn_start", "turn-start", "start", None),
+        ("codex_stop", "finished", "end", None),
+        ("gemini_after_agent", "finished", "end", None),
+        ("gemini_notification", "approval", None, "🔐 Needs approval · blog"),
     ],
 )
 def test_every_recorded_payload_maps_to_a_notice(name, kind, event, title_start) -> None:
@@ -119,9 +122,34 @@ def test_every_recorded_payload_maps_to_a_notice(name, kind, event, title_start)
     assert (notice.kind, notice.event) == (kind, event)
     if title_start:
         assert notice.title == title_start
-    assert notice.run_id.startswith(("claude:", "codex:"))
+    assert notice.run_id.startswith(("claude:", "codex:", "gemini:"))
     assert hooks._RUN_ID_BAD.search(notice.run_id) is None and len(notice.run_id) <= 128
     assert notice.details["project"] in notice.content()
+
+
+def test_codex_stop_hook_and_notify_report_a_turn_under_one_run_id() -> None:
+    """Both registered, the same turn's two firings share a run id and a kind: the dedupe window sends one."""
+    hook, notify = notice_for(payload("codex_stop")), notice_for(payload("codex_agent_turn_complete"))
+    assert hook is not None and notify is not None
+    assert hook.run_id == "codex:b5f6c1c2-1111-2222-3333-444455556666" and hook.kind == notify.kind == "finished"
+    assert "I left the publish step to you." in hook.content()
+
+
+def test_gemini_events_are_told_apart_from_claude_codes() -> None:
+    after = notice_for(payload("gemini_after_agent"))
+    assert after is not None and after.run_id.startswith("gemini:")
+    assert "Gemini CLI finished its turn in blog." in after.content() and "214 posts converted" in after.content()
+    claude = notice_for({**payload("gemini_notification"), "notification_type": "permission_prompt"})
+    assert claude is not None and claude.run_id.startswith("gemini:")  # the timestamp says Gemini
+    without_stamp = {k: v for k, v in payload("gemini_notification").items() if k != "timestamp"}
+    assert notice_for(without_stamp).run_id.startswith("claude:")  # type: ignore[union-attr]
+
+
+def test_other_codex_and_gemini_hook_events_are_unsupported() -> None:
+    with pytest.raises(hooks.HookUnsupported, match="Codex hook event 'PostToolUse'"):
+        notice_for({**payload("codex_stop"), "hook_event_name": "PostToolUse"})
+    with pytest.raises(hooks.HookUnsupported, match=r"Gemini CLI event 'AfterTool'.*AfterAgent, BeforeTool"):
+        notice_for({**payload("gemini_after_agent"), "hook_event_name": "AfterTool", "tool_name": "x"})
 
 
 def test_session_end_says_why() -> None:

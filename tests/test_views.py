@@ -23,6 +23,7 @@ def record(*statuses: str, event: str | None = "end") -> TicketRecord:
 def test_the_models_spell_the_vocabulary_of_the_views() -> None:
     assert get_args(models.DeliveryStatus) == views.DELIVERY_STATUSES
     assert get_args(models.OverallStatus) == views.OVERALL_STATUSES
+    assert get_args(models.AskStatus) == views.ASK_STATUSES
     assert set(views.OPEN) | {views.IN_FLIGHT} | set(views.SETTLED) == set(views.DELIVERY_STATUSES)
 
 
@@ -34,6 +35,9 @@ def test_each_document_and_its_model_have_the_same_fields_in_the_same_order() ->
         (views.SendReceipt, models.SendReceipt),
         (views.ChannelView, models.ChannelView),
         (views.ChannelsDocument, models.ChannelsDocument),
+        (views.AskView, models.AskView),
+        (views.AskReceipt, models.AskReceipt),
+        (views.WaitDocument, models.WaitDocument),
     ]
     for view, model in pairs:
         assert [f.name for f in dataclasses.fields(view)] == list(model.model_fields), view.__name__

@@ -2,8 +2,10 @@
 
 A channel module declares its id, its environment variables, its documented rate limit,
 the request it makes and the rule that says which answer means success. Everything else
-(sending, turning network trouble and HTTP statuses into retry-or-not, masking secrets)
-lives here, so a provider file stays a request and a success rule.
+(sending, turning network trouble and HTTP statuses into retry-or-not, masking secrets,
+writing the message in the channel's ``dialect`` and cutting it to a limit: ``render_body``,
+``inline``, ``plain_text``, ``level``) lives here, so a provider file stays a request and a
+success rule.
 """
 
 from __future__ import annotations
@@ -51,14 +53,39 @@ class RateLimit:
 
 
 @dataclass(frozen=True)
+class AskPrompt:
+    """The answer half of an ask message: one signed token per choice (for buttons), and the
+    answer page's address when MCP_PUSH_PUBLIC_URL is set. Tokens carry no secret: they name
+    the ask and the choice and are signed (``mcp_push.asking.tokens``)."""
+
+    choices: tuple[str, ...]
+    tokens: tuple[str, ...]
+    allow_text: bool = False
+    link: str | None = None
+
+
+@dataclass(frozen=True)
 class Message:
-    """What a channel delivers. ``text`` is the title and content joined for title-less APIs."""
+    """What a channel delivers. ``text`` is the title and content joined for title-less APIs.
+
+    ``ask`` is set for a question the person answers: a channel with ``answers = True`` turns
+    it into its own buttons; for every other channel the content already carries the link.
+    """
 
     title: str
     content: str
     run_id: str = ""
     ticket: str = ""
     event: str | None = None
+    ask: AskPrompt | None = None
+    # How the content is written and what surrounds it (mcp_push.render): ``format`` "markdown" or
+    # "text" (literal: every dialect escapes it fully); ``priority`` low|normal|high|urgent (None:
+    # from the event, render.priority); ``url`` the one link the channel turns into its button;
+    # ``source`` the "project · branch · host · agent · session" line (None: none).
+    format: str = "markdown"
+    priority: str | None = None
+    url: str | None = None
+    source: str | None = None
 
     @property
     def text(self) -> str:
@@ -182,6 +209,8 @@ class Channel(ABC):
     name: ClassVar[str]
     settings: ClassVar[tuple[Setting, ...]] = ()
     rate_limit: ClassVar[RateLimit | None] = None
+    answers: ClassVar[bool] = False  # renders Message.ask as buttons the person presses
+    dialect: ClassVar[str] = "plain"  # how the provider reads text (mcp_push.render.DIALECTS)
 
     def __init__(
         self,
@@ -231,6 +260,52 @@ class Channel(ABC):
     def rate_key(self) -> str:
         """Which bucket the rate limit counts in; per robot/chat where the provider counts so."""
         return self.id
+
+    # --- rendering -----------------------------------------------------
+    def level(self, message: Message) -> str:
+        """The message's priority: its own, else MCP_PUSH_PRIORITY_<EVENT>, else the event's default."""
+        from mcp_push.render.priority import resolve
+
+        return resolve(message.priority, message.event, self.env)
+
+    def render_body(
+        self,
+        message: Message,
+        *,
+        limit: int | None = None,
+        unit: str = "chars",
+        dialect: str | None = None,
+        link: bool = True,
+        source: bool = True,
+    ) -> str:
+        """The content in ``dialect`` (the channel's by default), cut to ``limit``; the URL (``link``:
+        for a channel without a button of its own) and the source line follow it, never cut."""
+        from mcp_push.render import fit as fit_to
+        from mcp_push.render import link_line, render, source_line
+
+        tail = []
+        if link and message.url:
+            tail.append(link_line(message.url))
+        if source and message.source:
+            tail.append(source_line(message.source))
+        fmt = "text" if message.format == "text" else "markdown"  # validated upstream; never fail a send on it
+        rendered = render(message.content, dialect or self.dialect, fmt, tail=tuple(tail))
+        return fit_to(rendered, limit, unit)
+
+    def inline(self, value: str, dialect: str | None = None) -> str:
+        """One line of literal text (a title) escaped for ``dialect``."""
+        from mcp_push.render import render
+
+        return render(" ".join(value.split()), dialect or self.dialect, "text").text
+
+    def plain_text(self, message: Message, *, limit: int | None = None, unit: str = "chars") -> str:
+        """Title and content as clean plain text (Markdown removed), the URL and source below, within ``limit``."""
+        from mcp_push.render import measure
+
+        head = message.title
+        room = None if limit is None else max(0, limit - measure(head + "\n\n", unit))
+        body = self.render_body(message, limit=room, unit=unit, dialect="plain")
+        return f"{head}\n\n{body}" if body else truncate(head, limit, unit=unit) if limit else head
 
     # --- sending -------------------------------------------------------
     @abstractmethod

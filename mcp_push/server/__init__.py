@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from mcp_push.config import Settings
+from mcp_push.errors import ConfigError
 from mcp_push.notifier import Notifier
 from mcp_push.server.app import build_server
 from mcp_push.tasks.drain import ensure_delivery
@@ -75,6 +76,7 @@ def serve(
     """
     if transport not in ("stdio", "http"):
         raise ValueError(f"unsupported transport {transport!r}")
+    check_priority_settings(settings)
     grace = stop_grace(settings, SERVE_GRACE_MAX)
     if transport == "http":
         from mcp_push.server.http import SHUTDOWN_GRACE, check_http_settings
@@ -99,6 +101,15 @@ def serve(
     finally:
         _stop(runtime, embedded.worker if embedded else None, grace, signals.since(signals.count))
         signals.restore()
+
+
+def check_priority_settings(settings: Settings) -> None:
+    """Refuse to start with an MCP_PUSH_PRIORITY_<EVENT> that is not a level (raise ConfigError)."""
+    from mcp_push.render.priority import problems
+
+    found = problems(settings.env)
+    if found:
+        raise ConfigError("; ".join(found) + " (fix it in the environment or in config.sh, or remove it)")
 
 
 def _run_stdio(server: Any, signals: StopSignals, embedded: EmbeddedWorker | None) -> None:

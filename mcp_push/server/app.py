@@ -2,14 +2,19 @@
 readable text block; bad input is a ToolError that says what to fix.
 
 The Notifier answers with the plain documents of ``mcp_push.views``; here, and only here,
-they become the pydantic models whose schemas the tools declare."""
+they become the pydantic models whose schemas the tools declare. A notification's source line
+is worked out here: the server's working directory (agents start it in their project) and the
+client's ``clientInfo.name``; the caller's own ``source`` wins."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import time
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.shared.exceptions import MCPError
@@ -19,16 +24,30 @@ from pydantic import BaseModel, PlainValidator, WithJsonSchema
 from mcp_push import __version__
 from mcp_push.config import EVENTS
 from mcp_push.errors import MCPPushError
-from mcp_push.models import ChannelsDocument, SendReceipt, StatusDocument, from_view
-from mcp_push.notifier import Notifier
+from mcp_push.models import AskReceipt, ChannelsDocument, SendReceipt, StatusDocument, WaitDocument, from_view
+from mcp_push.notifier import PROGRESS_EVERY, Notifier
+from mcp_push.render.links import MAX_URL
+from mcp_push.render.priority import LEVELS
+from mcp_push.render.source import source_line
 from mcp_push.server.prompt import GUIDELINES
-from mcp_push.validation import RUN_ID
-from mcp_push.views import channels_text, receipt_text, status_text
+from mcp_push.validation import (
+    DEFAULT_WAIT,
+    FORMATS,
+    MAX_ASK_TIMEOUT,
+    MAX_CHOICE_LABEL,
+    MAX_CHOICES,
+    MAX_QUESTION,
+    MAX_SOURCE,
+    MAX_WAIT,
+    RUN_ID,
+)
+from mcp_push.views import ask_receipt_text, channels_text, receipt_text, status_text, wait_text
 
 INSTRUCTIONS = (
     "mcp-push tells the user, on the channels they read (Telegram, ntfy, e-mail...), that a long task "
     "ended, failed, or needs their decision. Calls return at once with a ticket; delivery happens in the "
-    "background. Read the mcp-push-guidelines prompt for when to notify."
+    "background. notify_ask puts a question to the user's phone and notify_wait waits for the answer. "
+    "Read the mcp-push-guidelines prompt for when to notify and when to ask."
 )
 
 T = TypeVar("T")
@@ -78,7 +97,48 @@ Timestamp = Text(
     maxLength=64,
 )
 StatusRunId = Text("A run id (give run_id or ticket).", pattern=RUN_ID_PATTERN)
-Ticket = Text("A ticket from notify_send / notify_event (give run_id or ticket).")
+Ticket = Text("A ticket from notify_send / notify_event / notify_ask (give run_id or ticket).")
+Question = Text(f"The question, one or two sentences, at most {MAX_QUESTION:,} characters.", maxLength=MAX_QUESTION)
+Choices = Arg(
+    {
+        "type": "array",
+        "items": {"type": "string", "maxLength": MAX_CHOICE_LABEL},
+        "minItems": 1,
+        "maxItems": MAX_CHOICES,
+    },
+    f"1-{MAX_CHOICES} distinct answer labels (buttons), at most {MAX_CHOICE_LABEL} characters each; "
+    "['Yes', 'No'] when omitted.",
+)
+AllowText = Arg({"type": "boolean"}, "True: the user may also answer in their own words. Default false.")
+Timeout = Arg(
+    {"type": "number", "minimum": 1, "maximum": MAX_ASK_TIMEOUT},
+    f"Seconds until the question expires unanswered: default 600, at most {MAX_ASK_TIMEOUT:g}.",
+)
+WaitTicket = Text("The ticket from notify_ask (or from notify_send / notify_event: waits for its deliveries).")
+WaitSeconds = Arg(
+    {"type": "number", "minimum": 0, "maximum": MAX_WAIT},
+    f"How long to wait at most, 0-{MAX_WAIT:g} seconds (default 60); call again to keep waiting.",
+)
+CancelTicket = Text("The ticket from notify_ask.")
+Format = Text(
+    "How the text is written: markdown (default; each channel gets its own dialect, safely escaped) "
+    "or text (sent exactly as written).",
+    enum=list(FORMATS),
+)
+Priority = Text(
+    "How urgent: low (silent) | normal | high | urgent. Default from the event: error and ask high, "
+    "end normal, start and update low.",
+    enum=list(LEVELS),
+)
+Url = Text(
+    "A link the channel shows as its own button or tap action (an absolute http(s) address); "
+    "default data.artifact_url or data.url.",
+    maxLength=MAX_URL,
+)
+Source = Text(
+    "Where the message came from, shown in small print; default 'project · branch · host · client'. '' for none.",
+    maxLength=MAX_SOURCE,
+)
 
 
 def _tool(fn: Callable[..., Any], name: str, description: str, required: tuple[str, ...] = ()) -> Tool:
@@ -117,8 +177,24 @@ def _call(fn: Callable[[], T]) -> T:
         raise ToolError(str(exc)) from None
 
 
+def client_source(ctx: Context | None, env: Any) -> str | None:
+    """The source line for a call from this client: the server's directory, this host, the client's name."""
+    agent = None
+    try:
+        params = ctx.session.client_params if ctx is not None else None
+    except (AttributeError, LookupError, ValueError):  # no request context (a direct call)
+        params = None
+    if params is not None and params.client_info is not None:
+        agent = params.client_info.name
+    try:
+        cwd: str | None = os.getcwd()
+    except OSError:  # the directory was removed under the server
+        cwd = None
+    return source_line(cwd=cwd, agent=agent, env=env)
+
+
 def build_server(notifier: Notifier) -> MCPServer:
-    """The four tools and the prompt.
+    """The seven tools and the prompt.
 
     The tools are ``async`` although their work is synchronous: it is well under a
     millisecond of SQLite (bench/latency.py), less than the SDK's hop to a worker thread
@@ -127,18 +203,35 @@ def build_server(notifier: Notifier) -> MCPServer:
     """
 
     async def notify_send(
+        ctx: Context,
         title: Title = None,
         content: Content = None,
         run_id: RunId = None,
         channels: Channels = None,
         idempotency_key: Key = None,
+        format: Format = None,
+        priority: Priority = None,
+        url: Url = None,
+        source: Source = None,
     ) -> Annotated[CallToolResult, SendReceipt]:
         receipt = _call(
-            lambda: notifier.send(title, content, run_id=run_id, channels=channels, idempotency_key=idempotency_key)
+            lambda: notifier.send(
+                title,
+                content,
+                run_id=run_id,
+                channels=channels,
+                idempotency_key=idempotency_key,
+                format=format,
+                priority=priority,
+                url=url,
+                source=source,
+                origin=client_source(ctx, notifier.settings.env) if source is None else None,
+            )
         )
         return _result(SendReceipt, receipt, receipt_text(receipt))
 
     async def notify_event(
+        ctx: Context,
         run_id: EventRunId = None,
         event: Event = None,
         message: Message = None,
@@ -146,6 +239,10 @@ def build_server(notifier: Notifier) -> MCPServer:
         timestamp: Timestamp = None,
         channels: Channels = None,
         idempotency_key: Key = None,
+        format: Format = None,
+        priority: Priority = None,
+        url: Url = None,
+        source: Source = None,
     ) -> Annotated[CallToolResult, SendReceipt]:
         receipt = _call(
             lambda: notifier.event(
@@ -156,6 +253,11 @@ def build_server(notifier: Notifier) -> MCPServer:
                 timestamp=timestamp,
                 channels=channels,
                 idempotency_key=idempotency_key,
+                format=format,
+                priority=priority,
+                url=url,
+                source=source,
+                origin=client_source(ctx, notifier.settings.env) if source is None else None,
             )
         )
         return _result(SendReceipt, receipt, receipt_text(receipt))
@@ -169,6 +271,63 @@ def build_server(notifier: Notifier) -> MCPServer:
     async def notify_channels() -> Annotated[CallToolResult, ChannelsDocument]:
         doc = _call(notifier.channels)
         return _result(ChannelsDocument, doc, channels_text(doc))
+
+    async def notify_ask(
+        ctx: Context,
+        question: Question = None,
+        choices: Choices = None,
+        allow_text: AllowText = None,
+        run_id: RunId = None,
+        channels: Channels = None,
+        timeout_seconds: Timeout = None,
+        idempotency_key: Key = None,
+        format: Format = None,
+        priority: Priority = None,
+        url: Url = None,
+        source: Source = None,
+    ) -> Annotated[CallToolResult, AskReceipt]:
+        receipt = _call(
+            lambda: notifier.ask(
+                question,
+                choices=choices,
+                allow_text=allow_text,
+                run_id=run_id,
+                channels=channels,
+                timeout_seconds=timeout_seconds,
+                idempotency_key=idempotency_key,
+                format=format,
+                priority=priority,
+                url=url,
+                source=source,
+                origin=client_source(ctx, notifier.settings.env) if source is None else None,
+            )
+        )
+        return _result(AskReceipt, receipt, ask_receipt_text(receipt))
+
+    async def notify_wait(
+        ctx: Context, ticket: WaitTicket = None, seconds: WaitSeconds = None
+    ) -> Annotated[CallToolResult, WaitDocument]:
+        # The wait's steps, driven here with asyncio.sleep: the server keeps answering meanwhile,
+        # and a progress notification every few seconds tells the client the call is alive.
+        steps = notifier.waiting(ticket, seconds)
+        limit = float(seconds) if isinstance(seconds, int | float) and not isinstance(seconds, bool) else DEFAULT_WAIT
+        started = reported = time.monotonic()
+        try:
+            pause = _call(lambda: next(steps))
+            await ctx.report_progress(0, limit, "waiting")
+            while True:
+                await asyncio.sleep(pause)
+                if time.monotonic() - reported >= PROGRESS_EVERY:
+                    reported = time.monotonic()
+                    await ctx.report_progress(round(reported - started, 1), limit, "still waiting")
+                pause = _call(lambda: next(steps))
+        except StopIteration as stop:
+            doc = stop.value
+        return _result(WaitDocument, doc, wait_text(doc))
+
+    async def notify_cancel(ticket: CancelTicket = None) -> Annotated[CallToolResult, WaitDocument]:
+        doc = _call(lambda: notifier.cancel(ticket))
+        return _result(WaitDocument, doc, wait_text(doc))
 
     tools = [
         _tool(
@@ -191,6 +350,27 @@ def build_server(notifier: Notifier) -> MCPServer:
             "latest event (last_event: did the task end or fail).",
         ),
         _tool(notify_channels, "notify_channels", "The configured channels, their settings masked."),
+        _tool(
+            notify_ask,
+            "notify_ask",
+            "Ask the user a question on their phone (buttons on Telegram and ntfy, an answer link elsewhere). "
+            "Returns at once with a ticket; then call notify_wait(ticket) for the answer.",
+            required=("question",),
+        ),
+        _tool(
+            notify_wait,
+            "notify_wait",
+            "Wait up to `seconds` (at most 100) for the answer to a notify_ask ticket; returns the moment it "
+            "arrives, or status waiting at the deadline (call again). For a notify_send / notify_event ticket: "
+            "waits until every delivery is settled and returns each channel's outcome.",
+            required=("ticket",),
+        ),
+        _tool(
+            notify_cancel,
+            "notify_cancel",
+            "Withdraw a notify_ask question that is no longer needed (it then takes no answer).",
+            required=("ticket",),
+        ),
     ]
     mcp = PushServer("mcp-push", instructions=INSTRUCTIONS, version=__version__, tools=tools)
 

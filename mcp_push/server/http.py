@@ -1,9 +1,11 @@
 """The MCP tools over streamable HTTP (``mcp-push serve --transport http``), served by uvicorn.
 
-Every request passes one gate before it reaches the MCP endpoint (``/mcp``) or the
-dashboard (``/dashboard``): the Host and Origin headers must name this server (against DNS
-rebinding), and, when ``MCP_PUSH_HTTP_TOKEN`` is set, the request must carry that token
-(``Authorization: Bearer <token>``; browsers may use Basic auth with the token as password).
+Every request passes one gate before it reaches the MCP endpoint (``/mcp``), the
+dashboard (``/dashboard``), ``/metrics``, ``/healthz`` or the answer page (``/answer/<token>``):
+the Host and Origin headers must name this server (against DNS rebinding), and, when ``MCP_PUSH_HTTP_TOKEN`` is set, the
+request must carry that token (``Authorization: Bearer <token>``; browsers may use Basic auth with
+the token as password). The answer page alone is served without the token: a phone following a
+link has none, and the signed single-use token in the link is the proof.
 A server bound to anything but a loopback address refuses to start without a token of at least 32
 characters, and `MCP_PUSH_HTTP_ALLOWED_HOSTS=*` (no Host check) refuses to start without any token.
 uvicorn's access log (with -v) masks credential query values such as `?token=`.
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 
 MCP_PATH = "/mcp"
 DASHBOARD_PATH = "/dashboard"
+ANSWER_PATH = "/answer"
 MIN_TOKEN_LENGTH = 32
 SHUTDOWN_GRACE = 3.0
 MAKE_TOKEN = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
@@ -100,8 +103,9 @@ def dashboard_factory() -> Any:
 def build_http_app(
     server: MCPServer, settings: Settings, *, host: str, port: int, dashboard_source: Any = None
 ) -> ASGIApp:
-    """The ASGI app: MCP at /mcp and, given a source (a Runtime) and the dashboard module, the
-    dashboard at /dashboard; all of it behind the Gate."""
+    """The ASGI app: MCP at /mcp and, given a source (a Runtime), the answer page at /answer/<token>,
+    /metrics and /healthz, and (with the dashboard module) the dashboard at /dashboard; all of it
+    behind the Gate."""
     from starlette.routing import Mount
 
     rules = HostRules.for_settings(settings, host, port)
@@ -114,7 +118,21 @@ def build_http_app(
             log.exception("the dashboard could not be built; serving MCP without it")
         else:
             app.router.routes.append(Mount(DASHBOARD_PATH, app=dashboard))
-    return Gate(app, rules=rules, token=settings.http_token, browser_paths=(DASHBOARD_PATH,))
+    if dashboard_source is not None:
+        from mcp_push.asking.page import answer_routes
+
+        app.router.routes.extend(answer_routes(dashboard_source, settings=settings))
+    if hasattr(dashboard_source, "ledger"):  # a Runtime: /metrics and /healthz, behind the token like the rest
+        from mcp_push.metrics import http_routes
+
+        app.router.routes.extend(http_routes(dashboard_source))
+    return Gate(
+        app,
+        rules=rules,
+        token=settings.http_token,
+        browser_paths=(DASHBOARD_PATH,),
+        open_paths=(ANSWER_PATH,),
+    )
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -26,12 +26,65 @@ TICKET_COLUMNS = (
     "idempotency_key",
     "fingerprint",
     "created_at",
+    "format",
+    "priority",
+    "url",
+    "source",
 )
 
 
 @dataclass(frozen=True)
+class NewAsk:
+    """The question half of an ask ticket: what the person chooses from, and until when.
+
+    ``kind`` says who waits for the answer: ``question`` (notify_ask, ``mcp-push ask``),
+    ``permission`` (a PermissionRequest / BeforeTool hook) or ``ask_user_question``
+    (Claude Code's AskUserQuestion tool, through PreToolUse).
+    """
+
+    question: str
+    choices: tuple[str, ...]
+    allow_text: bool
+    expires_at: float
+    kind: str = "question"
+
+
+@dataclass(frozen=True)
+class AskRecord:
+    """An ask and where it stands: ``waiting`` -> ``answered`` | ``expired`` | ``cancelled``.
+
+    The answer is written once (first answer wins): ``choice`` is the index into ``choices``
+    (None for free text), ``answer`` the label or the text, ``answered_via`` the channel id or
+    ``link``/``cli``, ``answered_by`` who (a Telegram user id, "ntfy", an address). ``closed_at``:
+    when the messages that carried the ask were edited to show its end (None: not yet).
+    """
+
+    ticket: str
+    run_id: str
+    question: str
+    choices: tuple[str, ...]
+    allow_text: bool
+    status: str
+    kind: str
+    created_at: float
+    expires_at: float
+    answer: str | None = None
+    choice: int | None = None
+    answered_via: str | None = None
+    answered_by: str | None = None
+    answered_at: float | None = None
+    ended_at: float | None = None
+    closed_at: float | None = None
+
+
+@dataclass(frozen=True)
 class NewTicket:
-    """A notification to write, with the channels it goes to (none: recorded only)."""
+    """A notification to write, with the channels it goes to (none: recorded only).
+
+    With ``ask`` set the ticket is an ask (event ``ask``): its asks row is written in the same
+    transaction as the ticket and its deliveries. ``format``, ``priority``, ``url`` and ``source``
+    are how the channels render it (``channels.base.Message``), kept so a retry renders the same.
+    """
 
     ticket: str
     run_id: str
@@ -43,6 +96,11 @@ class NewTicket:
     data: dict[str, Any] | None = None
     reason: str | None = None
     idempotency_key: str | None = None
+    ask: NewAsk | None = None
+    format: str = "markdown"
+    priority: str | None = None
+    url: str | None = None
+    source: str | None = None
 
     def row(self) -> tuple[Any, ...]:
         """The values of TICKET_COLUMNS for this ticket, as every backend stores them."""
@@ -58,6 +116,10 @@ class NewTicket:
             self.idempotency_key,
             self.fingerprint,
             float(self.created_at),
+            self.format,
+            self.priority,
+            self.url,
+            self.source,
         )
 
     @property
@@ -115,6 +177,10 @@ class TicketRecord:
     data: dict[str, Any] | None = None
     reason: str | None = None
     idempotency_key: str | None = None
+    format: str = "markdown"
+    priority: str | None = None
+    url: str | None = None
+    source: str | None = None
     deliveries: tuple[Delivery, ...] = field(default=())
 
 
@@ -298,6 +364,54 @@ class Ledger(ABC):
 
     @abstractmethod
     def forget_worker(self, worker_id: str) -> None: ...
+
+    # --- asks: a question a person answers from any channel; the first answer wins ----------
+    @abstractmethod
+    def get_ask(self, ticket: str) -> AskRecord | None: ...
+
+    @abstractmethod
+    def answer_ask(self, ticket: str, *, answer: str, choice: int | None, via: str, by: str | None, now: float) -> bool:
+        """Write the answer if the ask is still ``waiting`` and not past ``expires_at`` (one
+        conditional UPDATE, so of racing answerers in any process exactly one gets True)."""
+
+    @abstractmethod
+    def end_ask(self, ticket: str, status: str, now: float) -> bool:
+        """``waiting`` -> ``cancelled`` or ``expired`` (conditional, like ``answer_ask``)."""
+
+    @abstractmethod
+    def expire_asks(self, now: float) -> list[str]:
+        """Mark every waiting ask past its deadline ``expired``; return their tickets."""
+
+    @abstractmethod
+    def waiting_asks(self, now: float) -> list[AskRecord]:
+        """Asks still waiting (deadline not passed), oldest first: what listeners poll for."""
+
+    @abstractmethod
+    def asks_to_close(self) -> list[AskRecord]:
+        """Ended asks (answered, expired, cancelled) whose messages were not yet edited to say so."""
+
+    @abstractmethod
+    def mark_ask_closed(self, ticket: str, now: float) -> None: ...
+
+    @abstractmethod
+    def delivery_by_provider_id(self, channel: str, provider_id: str) -> Delivery | None:
+        """The delivery whose sent message has this provider id (a Telegram reply names its message)."""
+
+    # --- leases and cursors: one poller per bot or topic across every process and host -----
+    @abstractmethod
+    def acquire_lease(self, name: str, owner: str, seconds: float, now: float) -> bool:
+        """Take (or renew) the named lease: True if ``owner`` holds it until ``now + seconds``.
+        Free, expired, or already ``owner``'s: taken; someone else's and current: False."""
+
+    @abstractmethod
+    def release_lease(self, name: str, owner: str) -> None: ...
+
+    @abstractmethod
+    def cursor_get(self, name: str) -> str | None:
+        """A listener's persisted position (Telegram's update offset, ntfy's last message id)."""
+
+    @abstractmethod
+    def cursor_put(self, name: str, value: str, now: float) -> None: ...
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

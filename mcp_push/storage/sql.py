@@ -11,6 +11,7 @@ few hooks.
 
 from __future__ import annotations
 
+import json
 import logging
 from abc import abstractmethod
 from collections.abc import Iterator, Sequence
@@ -20,6 +21,7 @@ from typing import Any, ClassVar, Protocol
 
 from mcp_push.storage.base import (
     TICKET_COLUMNS,
+    AskRecord,
     Attempt,
     Delivery,
     Ledger,
@@ -28,7 +30,19 @@ from mcp_push.storage.base import (
     delivery_from_row,
     ticket_from_rows,
 )
-from mcp_push.views import DELIVERED, FAILED, IN_FLIGHT, OPEN, PENDING, RETRYING, SETTLED
+from mcp_push.views import (
+    ASK_ANSWERED,
+    ASK_CANCELLED,
+    ASK_EXPIRED,
+    ASK_WAITING,
+    DELIVERED,
+    FAILED,
+    IN_FLIGHT,
+    OPEN,
+    PENDING,
+    RETRYING,
+    SETTLED,
+)
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +116,37 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE TABLE channel_cache (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at {real} NOT NULL);
     """,
+    f"""
+    CREATE TABLE asks (
+        ticket TEXT PRIMARY KEY REFERENCES tickets (ticket),
+        kind TEXT NOT NULL,
+        question TEXT NOT NULL,
+        choices TEXT NOT NULL,
+        allow_text INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        created_at {{real}} NOT NULL,
+        expires_at {{real}} NOT NULL,
+        answer TEXT,
+        choice INTEGER,
+        answered_via TEXT,
+        answered_by TEXT,
+        answered_at {{real}},
+        ended_at {{real}},
+        closed_at {{real}}
+    );
+    CREATE INDEX asks_waiting ON asks (expires_at) WHERE status = '{ASK_WAITING}';
+    CREATE INDEX asks_to_close ON asks (ended_at) WHERE status != '{ASK_WAITING}' AND closed_at IS NULL;
+    CREATE INDEX deliveries_provider ON deliveries (channel, provider_id) WHERE provider_id IS NOT NULL;
+    CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, held_until {{real}} NOT NULL);
+    CREATE TABLE cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at {{real}} NOT NULL);
+    """,
+    # How a ticket is rendered (issue 13): kept with it so every attempt renders the same.
+    """
+    ALTER TABLE tickets ADD COLUMN format TEXT NOT NULL DEFAULT 'markdown';
+    ALTER TABLE tickets ADD COLUMN priority TEXT;
+    ALTER TABLE tickets ADD COLUMN url TEXT;
+    ALTER TABLE tickets ADD COLUMN source TEXT;
+    """,
 )
 
 # Lock namespaces for writers that race on a dialect without one global write lock.
@@ -116,6 +161,9 @@ DUMP_ORDER = {
     "workers": "worker_id",
     "delivery_targets": "delivery_id, target",
     "channel_cache": "key",
+    "asks": "created_at, ticket",
+    "leases": "name",
+    "cursors": "name",
 }
 
 _INSERT_ATTEMPT = "INSERT INTO attempts (delivery_id, started_at, finished_at, outcome, error) VALUES (?, ?, ?, ?, ?)"
@@ -131,6 +179,17 @@ _CLAIM = f"""UPDATE deliveries SET status = '{IN_FLIGHT}', lease_owner = ?, leas
     RETURNING *"""
 _TICKET_FIELDS = tuple(f.name for f in fields(TicketRecord) if f.name != "deliveries")
 _TICKET_AS = ", ".join(f"t.{column} AS t_{column}" for column in _TICKET_FIELDS)
+
+
+# Rows a purge removes once their time has passed, whatever tickets they served.
+_EXPIRING = (("rate_slots", "at"), ("workers", "seen_at"), ("channel_cache", "expires_at"), ("leases", "held_until"))
+_ASK_SELECT = "SELECT a.*, t.run_id FROM asks a JOIN tickets t ON t.ticket = a.ticket"
+
+
+def _ask_from_row(row: Any) -> AskRecord:
+    """An AskRecord from an asks row joined with its ticket's run_id (choices are stored as JSON)."""
+    values = {f.name: row[f.name] for f in fields(AskRecord) if f.name not in ("choices", "allow_text")}
+    return AskRecord(**values, choices=tuple(json.loads(row["choices"])), allow_text=bool(row["allow_text"]))
 
 
 def _claim_params(delivery_id: int, owner: str, lease_seconds: float, now: float) -> tuple[Any, ...]:
@@ -264,6 +323,22 @@ class SqlLedger(Ledger):
                     "INSERT INTO deliveries (ticket, channel, status, created_at, updated_at) VALUES "
                     + ", ".join([f"(?, ?, '{PENDING}', ?, ?)"] * len(new.channels)),
                     [value for channel in new.channels for value in (new.ticket, channel, created, created)],
+                )
+            if new.ask is not None:
+                ask = new.ask
+                conn.execute(
+                    "INSERT INTO asks (ticket, kind, question, choices, allow_text, status, created_at, expires_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        new.ticket,
+                        ask.kind,
+                        ask.question,
+                        json.dumps(list(ask.choices), ensure_ascii=False),
+                        int(ask.allow_text),
+                        ASK_WAITING,
+                        float(new.created_at),
+                        float(ask.expires_at),
+                    ),
                 )
             record = self._ticket(conn, new.ticket)
         assert record is not None
@@ -507,7 +582,9 @@ class SqlLedger(Ledger):
                 row["ticket"]
                 for row in conn.execute(
                     f"""SELECT ticket FROM tickets t WHERE created_at < ? AND NOT EXISTS (
-                           SELECT 1 FROM deliveries d WHERE d.ticket = t.ticket AND d.status NOT IN {_SETTLED})""",
+                           SELECT 1 FROM deliveries d WHERE d.ticket = t.ticket AND d.status NOT IN {_SETTLED})
+                         AND NOT EXISTS (
+                           SELECT 1 FROM asks a WHERE a.ticket = t.ticket AND a.status = '{ASK_WAITING}')""",
                     (float(before),),
                 ).fetchall()
             ]
@@ -521,8 +598,9 @@ class SqlLedger(Ledger):
                         (param,),
                     )
                 conn.execute(f"DELETE FROM deliveries WHERE {tickets}", (param,))
+                conn.execute(f"DELETE FROM asks WHERE {tickets}", (param,))
                 count = conn.execute(f"DELETE FROM tickets WHERE {tickets}", (param,)).rowcount
-            for table, column in (("rate_slots", "at"), ("workers", "seen_at"), ("channel_cache", "expires_at")):
+            for table, column in _EXPIRING:
                 conn.execute(f"DELETE FROM {table} WHERE {column} < ?", (float(before),))
         return count
 
@@ -573,6 +651,102 @@ class SqlLedger(Ledger):
     def forget_worker(self, worker_id: str) -> None:
         with self._write_one() as conn:
             conn.execute("DELETE FROM workers WHERE worker_id = ?", (worker_id,))
+
+    # --- asks: the first answer wins -------------------------------------------------------------
+    def get_ask(self, ticket: str) -> AskRecord | None:
+        with self._read() as conn:
+            row = conn.execute(f"{_ASK_SELECT} WHERE a.ticket = ?", (ticket,)).fetchone()
+        return None if row is None else _ask_from_row(row)
+
+    def answer_ask(self, ticket: str, *, answer: str, choice: int | None, via: str, by: str | None, now: float) -> bool:
+        # One conditional UPDATE: of racing answerers (any process, any host) exactly one matches.
+        with self._write_one() as conn:
+            cursor = conn.execute(
+                f"""UPDATE asks SET status = '{ASK_ANSWERED}', answer = ?, choice = ?, answered_via = ?,
+                       answered_by = ?, answered_at = ?, ended_at = ?
+                    WHERE ticket = ? AND status = '{ASK_WAITING}' AND expires_at > ?""",
+                (answer, choice, via, by, float(now), float(now), ticket, float(now)),
+            )
+            return cursor.rowcount == 1
+
+    def end_ask(self, ticket: str, status: str, now: float) -> bool:
+        if status not in (ASK_CANCELLED, ASK_EXPIRED):
+            raise ValueError(f"an ask ends as cancelled or expired, not {status!r}")
+        with self._write_one() as conn:
+            cursor = conn.execute(
+                f"UPDATE asks SET status = ?, ended_at = ? WHERE ticket = ? AND status = '{ASK_WAITING}'",
+                (status, float(now), ticket),
+            )
+            return cursor.rowcount == 1
+
+    def expire_asks(self, now: float) -> list[str]:
+        with self._write_one() as conn:
+            rows = conn.execute(
+                f"""UPDATE asks SET status = '{ASK_EXPIRED}', ended_at = ?
+                    WHERE status = '{ASK_WAITING}' AND expires_at <= ? RETURNING ticket""",
+                (float(now), float(now)),
+            ).fetchall()
+        return sorted(row["ticket"] for row in rows)
+
+    def waiting_asks(self, now: float) -> list[AskRecord]:
+        with self._read() as conn:
+            rows = conn.execute(
+                f"{_ASK_SELECT} WHERE a.status = '{ASK_WAITING}' AND a.expires_at > ? ORDER BY a.created_at, a.ticket",
+                (float(now),),
+            ).fetchall()
+        return [_ask_from_row(row) for row in rows]
+
+    def asks_to_close(self) -> list[AskRecord]:
+        with self._read() as conn:
+            rows = conn.execute(
+                f"{_ASK_SELECT} WHERE a.status != '{ASK_WAITING}' AND a.closed_at IS NULL ORDER BY a.ended_at, a.ticket"
+            ).fetchall()
+        return [_ask_from_row(row) for row in rows]
+
+    def mark_ask_closed(self, ticket: str, now: float) -> None:
+        with self._write_one() as conn:
+            conn.execute(
+                f"UPDATE asks SET closed_at = ? WHERE ticket = ? AND status != '{ASK_WAITING}' AND closed_at IS NULL",
+                (float(now), ticket),
+            )
+
+    def delivery_by_provider_id(self, channel: str, provider_id: str) -> Delivery | None:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT * FROM deliveries WHERE channel = ? AND provider_id = ? ORDER BY id DESC LIMIT 1",
+                (channel, provider_id),
+            ).fetchone()
+        return None if row is None else delivery_from_row(row)
+
+    # --- leases and cursors -----------------------------------------------------------------------
+    def acquire_lease(self, name: str, owner: str, seconds: float, now: float) -> bool:
+        # One statement: the row is inserted, or taken over when it is ours or has run out.
+        with self._write_one() as conn:
+            row = conn.execute(
+                """INSERT INTO leases (name, owner, held_until) VALUES (?, ?, ?)
+                   ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, held_until = excluded.held_until
+                   WHERE leases.owner = excluded.owner OR leases.held_until <= ?
+                   RETURNING owner""",
+                (name, owner, float(now + seconds), float(now)),
+            ).fetchone()
+        return row is not None
+
+    def release_lease(self, name: str, owner: str) -> None:
+        with self._write_one() as conn:
+            conn.execute("DELETE FROM leases WHERE name = ? AND owner = ?", (name, owner))
+
+    def cursor_get(self, name: str) -> str | None:
+        with self._read() as conn:
+            row = conn.execute("SELECT value FROM cursors WHERE name = ?", (name,)).fetchone()
+        return None if row is None else row["value"]
+
+    def cursor_put(self, name: str, value: str, now: float) -> None:
+        with self._write_one() as conn:
+            conn.execute(
+                "INSERT INTO cursors (name, value, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                (name, value, float(now)),
+            )
 
     def dump_table(self, table: str) -> list[dict[str, Any]]:
         """Raw rows of a table, for tests and tools (never used on the hot path)."""

@@ -11,6 +11,12 @@ would have ended, so another worker sends it exactly once. A send already on the
 left to finish (its answer is the truth); one the worker gave up waiting for is
 ``abandoned``: the worker handed it back itself, and whatever the send then returns, only a
 success is written.
+
+Asks: the message of an ask ticket carries ``Message.ask`` (a signed token per choice, and the
+answer page's link when MCP_PUSH_PUBLIC_URL is set); a channel without buttons gets the link,
+or a pointer to the terminal, in its text (and no hitokoto sentence). An ask that ended before
+its delivery was sent (a retry that comes after the answer) is not sent: the delivery is
+settled ``failed`` with the reason, since a question nobody can answer any more would only mislead.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
@@ -33,12 +40,17 @@ from mcp_push.channels import (
     TransientError,
     get_channel_class,
 )
-from mcp_push.channels.base import Channel, Message
-from mcp_push.config import Settings
+from mcp_push.channels.base import AskPrompt, Channel, Message
+from mcp_push.config import ASK_EVENT, Settings
 from mcp_push.errors import ConfigError
-from mcp_push.storage import Delivery, Ledger
+from mcp_push.storage import Delivery, Ledger, TicketRecord
 from mcp_push.storage.state import LedgerState
 from mcp_push.tasks.hitokoto import Hitokoto
+from mcp_push.views import ASK_ANSWERED, ASK_CANCELLED, ASK_WAITING
+
+if TYPE_CHECKING:
+    from mcp_push.asking.tokens import AnswerKey
+    from mcp_push.storage.base import AskRecord
 
 log = logging.getLogger(__name__)
 
@@ -182,9 +194,46 @@ class Deliverer:
             origin=self.settings.origin_for(channel_cls.id),
             state=LedgerState(self.ledger, delivery.id, self.clock),
         )
+        if ticket.event == ASK_EVENT:
+            message, why_not = self._ask_message(ticket, channel_cls.answers)
+            if message is None:
+                self.ledger.finish(delivery.id, self.owner, "failed", why_not, self.clock())
+                return "failed"
+            return self._send(delivery, channel, message)
         content = self.hitokoto.decorate(ticket.ticket, ticket.content)
-        message = Message(ticket.title, content, ticket.run_id, ticket.ticket, ticket.event)
+        message = Message(ticket.title, content, ticket.run_id, ticket.ticket, ticket.event, **_rendering(ticket))
         return self._send(delivery, channel, message)
+
+    # --- asks ------------------------------------------------------------------
+    @cached_property
+    def answer_key(self) -> AnswerKey:
+        """This home's answer key, read once per worker (created on the first ask)."""
+        from mcp_push.asking.tokens import AnswerKey
+
+        return AnswerKey.load(self.settings.home)
+
+    def _ask_message(self, ticket: TicketRecord, answers: bool) -> tuple[Message | None, str]:
+        """The message of an ask, or (None, why it is not sent)."""
+        ask = self.ledger.get_ask(ticket.ticket)
+        if ask is None:  # an "ask" ticket without its question: send it as the plain text it is
+            return Message(
+                ticket.title, ticket.content, ticket.run_id, ticket.ticket, ticket.event, **_rendering(ticket)
+            ), ""
+        if ask.status != ASK_WAITING or self.clock() >= ask.expires_at:
+            return None, _ended(ask)
+        try:
+            prompt = ask_prompt(self.answer_key, ask, self.settings.public_url)
+        except ConfigError as exc:
+            return None, f"the ask cannot be signed: {exc}"
+        content = ticket.content
+        if not answers:
+            content += "\n\n" + answer_hint(ticket.ticket, prompt.link)
+        return (
+            Message(
+                ticket.title, content, ticket.run_id, ticket.ticket, ticket.event, ask=prompt, **_rendering(ticket)
+            ),
+            "",
+        )
 
     # --- internals ------------------------------------------------------------
     def _not_claimed(self, delivery_id: int, now: float) -> str:
@@ -343,3 +392,36 @@ class Deliverer:
         self._write(delivery, task, status="retrying", next_attempt_at=now + delay, last_error=reason)
         self.enqueue(delivery.id, delay)
         return "retrying"
+
+
+# --- asks -------------------------------------------------------------------------------------
+
+
+def ask_prompt(key: AnswerKey, ask: AskRecord, public_url: str | None) -> AskPrompt:
+    """What a channel needs to offer the ask's answers: a signed token per choice, and the page's link."""
+    from mcp_push.asking.tokens import ANY_CHOICE
+
+    tokens = tuple(key.sign(ask.ticket, str(i)) for i in range(len(ask.choices)))
+    link = f"{public_url}/answer/{key.sign(ask.ticket, ANY_CHOICE)}" if public_url else None
+    return AskPrompt(ask.choices, tokens, ask.allow_text, link)
+
+
+def answer_hint(ticket: str, link: str | None) -> str:
+    """The line a channel without buttons appends to an ask: where to answer."""
+    if link:
+        return f"Answer: {link}"
+    return f"Answer in the terminal (mcp-push answer {ticket} <choice>), or set MCP_PUSH_PUBLIC_URL for an answer link"
+
+
+def _ended(ask: AskRecord) -> str:
+    """Why an ask's delivery is not sent any more."""
+    if ask.status == ASK_ANSWERED:
+        return f"not sent: the ask was already answered (via {ask.answered_via}) before this message went out"
+    if ask.status == ASK_CANCELLED:
+        return "not sent: the ask was cancelled before this message went out"
+    return "not sent: the ask expired before this message went out"
+
+
+def _rendering(ticket: TicketRecord) -> dict[str, Any]:
+    """How the ticket asked to be rendered (``Message.format/priority/url/source``), as stored with it."""
+    return {"format": ticket.format, "priority": ticket.priority, "url": ticket.url, "source": ticket.source}

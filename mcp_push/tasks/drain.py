@@ -1,7 +1,8 @@
 """Who delivers when no worker runs: the ``worker`` command, the detached drainer, and the lock between drainers.
 
 Producers call ``ensure_delivery`` after committing: if no worker is alive, it starts
-``mcp-push worker --drain`` detached, which delivers what is left and exits. This module
+``mcp-push worker --drain`` detached, which delivers what is left, stays while an ask waits for
+its answer (``asking.listeners.asks_open``), and exits. This module
 imports no queue and no consumer until ``run_worker`` runs, so a producer pays only for a
 ledger read and, at most, a process spawn.
 """
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from mcp_push.asking.listeners import asks_open
 from mcp_push.config import Settings, prepare_home
 from mcp_push.errors import ConfigError
 from mcp_push.storage.base import live_worker_count
@@ -81,18 +83,21 @@ def spawn_drainer(settings: Settings) -> subprocess.Popen[bytes]:
 
 def ensure_delivery(runtime: Runtime, *, exclude: str | None = None) -> subprocess.Popen[bytes] | None:
     """Make sure someone will deliver what is queued: a live worker (other than ``exclude``), or a drainer."""
-    if runtime.ledger.unfinished_count() == 0:
+    if runtime.ledger.unfinished_count() == 0 and not asks_open(runtime.ledger, time.time()):
         return None
     if live_worker_count(runtime.ledger, time.time(), exclude=exclude):
         return None
     return spawn_drainer(runtime.settings)
 
 
-def run_worker(settings: Settings, *, threads: int | None = None, drain: bool = False) -> int:
+def run_worker(
+    settings: Settings, *, threads: int | None = None, drain: bool = False, metrics: tuple[str, int] | None = None
+) -> int:
     """``mcp-push worker``: consume until SIGTERM/SIGINT, or (``--drain``) until nothing is left.
 
     Started before its PostgreSQL or Redis, it waits for them. A stop hands back what is in
     flight and exits 0 within a few seconds (a drain worker within 5), whatever the servers do.
+    ``metrics`` (host, port): serve /metrics and /healthz there (``mcp_push.metrics``).
     """
     from mcp_push.tasks.lifecycle import (
         CLOSE_SECONDS,
@@ -106,6 +111,7 @@ def run_worker(settings: Settings, *, threads: int | None = None, drain: bool = 
     signals = StopSignals().install()
     lock = None
     runtime = None
+    metrics_server = None
     try:
         if drain:
             prepare_home(settings)
@@ -117,6 +123,10 @@ def run_worker(settings: Settings, *, threads: int | None = None, drain: bool = 
         runtime = open_when_ready(settings, lambda: signals.received)
         if runtime is None:
             return 0  # stopped while waiting for a backend
+        if metrics is not None:
+            from mcp_push.metrics import worker_server
+
+            metrics_server = worker_server(runtime, *metrics)
         from mcp_push.tasks.worker import Worker  # after the queue: it decided how Huey is imported
 
         while True:
@@ -134,12 +144,15 @@ def run_worker(settings: Settings, *, threads: int | None = None, drain: bool = 
             assert lock is not None
             lock.close()
             lock = None
-            if runtime.ledger.unfinished_count() == 0:
+            if runtime.ledger.unfinished_count() == 0 and not asks_open(runtime.ledger, time.time()):
                 return 0
             lock = try_lock(drain_lock_path(settings))
             if lock is None:
                 return 0
     finally:
+        if metrics_server is not None:
+            metrics_server.shutdown()
+            metrics_server.server_close()
         if lock is not None:
             lock.close()
         if runtime is not None:

@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 
+from mcp_push.asking.listeners import asks_open
 from mcp_push.storage.base import HEARTBEAT_SECONDS, live_worker_count
 from mcp_push.tasks.runtime import Runtime
 
@@ -86,19 +87,35 @@ class Maintenance:
         self.runtime.ledger.heartbeat(self.runtime.owner, time.time(), "drain" if self.drain else "worker")
 
     def start(self) -> None:
-        """The catch-up and a purge now (after the first ``beat``); then the loop in its thread."""
-        catch_up(self.runtime, drain=self.drain)
-        purge(self.runtime)
+        """Start the loop in its thread: first the catch-up and a purge, then the rounds.
+
+        Not here in the caller's thread: a database that hangs at that moment would hold the
+        process's main thread, which must stay free to act on SIGTERM.
+        """
         self._thread.start()
+
+    def _first_round(self) -> bool:
+        try:
+            catch_up(self.runtime, drain=self.drain)
+            purge(self.runtime)
+            return True
+        except Exception as exc:  # the next round tries again (a locked or unreachable database)
+            if not self.stopped.is_set():
+                log.warning("catching up with the ledger failed, trying again: %s", exc)
+            return False
 
     def _loop(self) -> None:
         settings, ledger = self.runtime.settings, self.runtime.ledger
+        caught_up = self._first_round()
         last_sweep = last_beat = last_purge = time.monotonic()
         while not self.stopped.wait(min(settings.sweep_seconds, HEARTBEAT_SECONDS, 0.5)):
             if not settings.home.is_dir():  # first: with its files unlinked, every write below fails
                 log.warning("MCP_PUSH_HOME %s is gone; stopping", settings.home)
                 self.stopped.set()
                 return
+            if not caught_up:
+                caught_up = self._first_round()
+                continue
             try:
                 now = time.monotonic()
                 if now - last_beat >= HEARTBEAT_SECONDS:
@@ -110,8 +127,8 @@ class Maintenance:
                 if now - last_purge >= PURGE_EVERY:
                     purge(self.runtime)
                     last_purge = now
-                if self.drain and ledger.unfinished_count() == 0:
-                    log.info("drain finished: nothing left to deliver")
+                if self.drain and ledger.unfinished_count() == 0 and not asks_open(ledger, time.time()):
+                    log.info("drain finished: nothing left to deliver and no ask waiting")
                     self.stopped.set()
             except Exception:  # keep maintaining; the next round may succeed (e.g. a locked database)
                 if self.stopped.is_set():

@@ -3,7 +3,8 @@
 A Worker runs Huey's consumer in threads (no signal handlers of its own, so it can live
 inside the MCP server), listens for producers' nudges and handed-over deliveries (SQLite
 queue), and stops by handing back what it holds. Heartbeats, the sweep and retention are
-``tasks.maintenance``; the ``worker`` command and the drainer are ``tasks.drain``.
+``tasks.maintenance``; the answers to asks (Telegram, ntfy) are read by ``asking.listeners``;
+the ``worker`` command and the drainer are ``tasks.drain``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from huey.consumer import Consumer
 from huey.consumer import Worker as HueyWorker
 
+from mcp_push.asking.listeners import Listeners
 from mcp_push.config import Settings
 from mcp_push.tasks.lifecycle import HANDBACK_SECONDS, bounded
 from mcp_push.tasks.maintenance import Maintenance
@@ -83,16 +85,18 @@ class Worker:
         self.clean = True  # after stop: every send finished and the ledger took the hand-back
         self._started = self._stopping = False
         self.maintenance = Maintenance(runtime, self.stopped, drain=drain)
+        self.listeners = Listeners(settings, runtime.ledger, runtime.clients, runtime.owner, self.stopped)
 
     def start(self) -> None:
         self.runtime.deliverer.resume()
         self.maintenance.beat()
         self._started = True
         self.consumer.start()
-        # Then what the ledger holds without a task (the threads take the first ones as they are
-        # enqueued), retention, and the maintenance loop.
+        # Then the maintenance thread: it first enqueues what the ledger holds without a task (the
+        # consumer threads take the first ones as they are enqueued) and purges.
         try:
             self.maintenance.start()
+            self.listeners.start()  # answers to asks, while any wait
         except BaseException:
             self.stop(0)  # no consumer threads left behind by a start that failed
             raise
@@ -128,6 +132,7 @@ class Worker:
             )
         if self.wake is not None:
             self.wake.close()
+        self.listeners.stop(0)  # they end on their own; a long poll or a hung ledger must not hold the stop
         handed, released = bounded(self._hand_back, HANDBACK_SECONDS, "handing back in-flight deliveries")
         threads_done = self._join_threads(0.5) if self._started and finished else not self._started
         self.clean = finished and handed and threads_done

@@ -144,13 +144,21 @@ def test_a_call_with_the_token_is_delivered(start, fake, ledger_of) -> None:
             return tools, result, doc
 
     tools, result, doc = asyncio.run(scenario())
-    assert tools == {"notify_send", "notify_event", "notify_status", "notify_channels"}
+    assert tools == {
+        "notify_send",
+        "notify_event",
+        "notify_status",
+        "notify_channels",
+        "notify_ask",
+        "notify_wait",
+        "notify_cancel",
+    }
     assert not result.is_error, result.content
     receipt = SendReceipt.model_validate(result.structured_content)
     assert receipt.run_id == "http-1" and receipt.channels == ["ntfy"]
     assert doc.status == "success"
     (request,) = fake.wait_for(1)
-    assert request.headers["title"] == "Tests passed" and request.body == b"412 passed"
+    assert request.headers["title"] == "Tests passed" and request.body.startswith(b"412 passed\n\n")  # + source
 
 
 @pytest.mark.parametrize("headers", [{}, auth("wrong-token"), {"Authorization": TOKEN}, auth(TOKEN + "x")])

@@ -22,7 +22,15 @@ from mcp_push.models import SendReceipt
 from tests.fakes.ntfy import CASE as NTFY
 from tests.server.conftest import server_env
 
-TOOLS = {"notify_send", "notify_event", "notify_status", "notify_channels"}
+TOOLS = {
+    "notify_send",
+    "notify_event",
+    "notify_status",
+    "notify_channels",
+    "notify_ask",
+    "notify_wait",
+    "notify_cancel",
+}
 HTTP_TOKEN = "Rg7pW2xK9qLm4TzB8vN1cY6hJ3sD0fAe"
 
 

@@ -9,7 +9,15 @@ import pytest
 from mcp_push.models import SendReceipt, StatusDocument
 from tests.helpers import hold_provider, poll_status, wait_until
 
-TOOLS = {"notify_send", "notify_event", "notify_status", "notify_channels"}
+TOOLS = {
+    "notify_send",
+    "notify_event",
+    "notify_status",
+    "notify_channels",
+    "notify_ask",
+    "notify_wait",
+    "notify_cancel",
+}
 
 
 def test_tools_and_prompt_are_listed(mcp_client) -> None:

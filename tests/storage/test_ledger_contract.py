@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from mcp_push.storage import Ledger, NewTicket
+from mcp_push.storage import Ledger, NewTicket, SqliteLedger
 
 NOW = 1_800_000_000.0
 
@@ -320,6 +320,48 @@ def test_claim_with_ticket_reads_the_ticket_in_the_same_step(ledger: Ledger) -> 
     assert ledger.claim_with_ticket(did, "other", 30, NOW + 1) is None  # held by w
 
 
+def test_how_a_ticket_renders_is_kept_with_it(ledger: Ledger) -> None:
+    render = {"format": "text", "priority": "urgent", "url": "https://ci.example.com/r/1", "source": "app · main"}
+    record, _ = ledger.create_ticket(new(channels=("ntfy",), **render))
+    assert {k: getattr(record, k) for k in render} == render
+    claimed = ledger.claim_with_ticket(record.deliveries[0].id, "w", 30, NOW)
+    assert claimed is not None and {k: getattr(claimed[1], k) for k in render} == render
+    plain, _ = ledger.create_ticket(new("tk-2", channels=()))
+    assert (plain.format, plain.priority, plain.url, plain.source) == ("markdown", None, None, None)
+    assert ledger.run_tickets("run-1")[0] == ledger.get_ticket("tk-1")
+
+
+def test_tickets_written_before_rendering_existed_read_as_markdown(ledger: Ledger) -> None:
+    from mcp_push.storage.sql import SqlLedger
+
+    assert isinstance(ledger, SqlLedger)
+    with ledger._write() as conn:  # back to schema 4, with a ticket as that version wrote it
+        for column in ("format", "priority", "url", "source"):
+            conn.execute(f"ALTER TABLE tickets DROP COLUMN {column}")
+        conn.execute(
+            "INSERT INTO tickets (ticket, run_id, title, content, created_at) VALUES (?, ?, ?, ?, ?)",
+            ("tk-old", "run-old", "Old", "**body**", NOW),
+        )
+        if isinstance(ledger, SqliteLedger):
+            ledger._set_schema_version(conn, 4)
+        else:  # PostgreSQL keeps a row per applied version
+            conn.execute("DELETE FROM schema_version WHERE version > 4")
+    where = getattr(ledger, "path", None) or ledger.url  # type: ignore[attr-defined]
+    again = type(ledger)(where)
+    try:
+        old = again.get_ticket("tk-old")
+        assert old is not None and (old.content, old.format, old.priority, old.url, old.source) == (
+            "**body**",
+            "markdown",
+            None,
+            None,
+            None,
+        )
+        assert again.create_ticket(new("tk-new", format="text", url="https://x.example/"))[0].format == "text"
+    finally:
+        again.close()
+
+
 def test_settle_writes_the_attempt_and_the_outcome_together(ledger: Ledger) -> None:
     record, _ = ledger.create_ticket(new(channels=("telegram", "ntfy", "bark", "slack")))
     ok, retry, failed, lost = (d.id for d in record.deliveries)
@@ -371,3 +413,229 @@ def test_a_newer_schema_is_reported_and_left_alone(ledger: Ledger, caplog: pytes
         assert again.create_ticket(new("tk-after"))[1]  # still usable
     finally:
         again.close()
+
+
+# --- asks: the first answer wins ------------------------------------------------------------
+
+
+def ask_ticket(ticket: str = "tk-ask", *, expires_at: float = NOW + 600, **kw) -> NewTicket:
+    from mcp_push.storage.base import NewAsk
+
+    ask = NewAsk("Deploy to prod?", ("Allow", "Deny"), allow_text=kw.pop("allow_text", False), expires_at=expires_at)
+    return new(ticket, event="ask", ask=ask, **kw)
+
+
+def test_an_ask_is_written_with_its_ticket(ledger: Ledger) -> None:
+    record, created = ledger.create_ticket(ask_ticket(allow_text=True))
+    assert created and record.event == "ask"
+    ask = ledger.get_ask("tk-ask")
+    assert ask is not None
+    assert (ask.ticket, ask.run_id, ask.question, ask.choices, ask.allow_text) == (
+        "tk-ask",
+        "run-1",
+        "Deploy to prod?",
+        ("Allow", "Deny"),
+        True,
+    )
+    assert (ask.status, ask.kind, ask.created_at, ask.expires_at) == ("waiting", "question", NOW, NOW + 600)
+    assert (ask.answer, ask.choice, ask.answered_via, ask.answered_at, ask.closed_at) == (None,) * 5
+    assert ledger.get_ask("tk-1") is None  # no such ticket
+    ledger.create_ticket(new("tk-plain"))
+    assert ledger.get_ask("tk-plain") is None  # a plain notification is not an ask
+
+
+def test_an_ask_is_not_written_twice_under_the_same_idempotency_key(ledger: Ledger) -> None:
+    ledger.create_ticket(ask_ticket("tk-a", idempotency_key="k"))
+    again, created = ledger.create_ticket(ask_ticket("tk-b", idempotency_key="k"))
+    assert not created and again.ticket == "tk-a"
+    assert ledger.get_ask("tk-b") is None
+    assert [a.ticket for a in ledger.waiting_asks(NOW)] == ["tk-a"]
+
+
+def test_a_failed_ticket_write_leaves_no_ask(ledger: Ledger) -> None:
+    import sqlite3
+
+    errors: tuple[type[Exception], ...] = (sqlite3.IntegrityError,)
+    if type(ledger).__name__ == "PostgresLedger":
+        import psycopg
+
+        errors = (psycopg.IntegrityError,)
+    with pytest.raises(errors):  # one channel twice: all rolls back
+        ledger.create_ticket(ask_ticket("tk-ask", channels=("bark", "bark")))
+    assert ledger.get_ticket("tk-ask") is None and ledger.get_ask("tk-ask") is None
+    assert ledger.waiting_asks(NOW) == []
+
+
+def test_the_first_answer_wins_and_the_rest_are_refused(ledger: Ledger) -> None:
+    ledger.create_ticket(ask_ticket())
+    assert ledger.answer_ask("tk-ask", answer="Allow", choice=0, via="telegram", by="42", now=NOW + 5)
+    assert not ledger.answer_ask("tk-ask", answer="Deny", choice=1, via="ntfy", by="ntfy", now=NOW + 6)
+    assert not ledger.end_ask("tk-ask", "cancelled", NOW + 7)
+    ask = ledger.get_ask("tk-ask")
+    assert ask is not None
+    assert (ask.status, ask.answer, ask.choice, ask.answered_via, ask.answered_by) == (
+        "answered",
+        "Allow",
+        0,
+        "telegram",
+        "42",
+    )
+    assert ask.answered_at == ask.ended_at == NOW + 5
+    assert not ledger.answer_ask("tk-nope", answer="x", choice=None, via="cli", by=None, now=NOW)
+
+
+def test_racing_answerers_in_two_connections_exactly_one_wins(ledger: Ledger) -> None:
+    """Sixteen answerers at once, half through a second ledger object (its own connections)."""
+    from mcp_push.storage.sql import SqlLedger
+
+    assert isinstance(ledger, SqlLedger)
+    ledger.create_ticket(ask_ticket())
+    other = type(ledger)(getattr(ledger, "path", None) or ledger.url)  # type: ignore[attr-defined]
+    try:
+        winners: list[int] = []
+        lock = threading.Lock()
+        barrier = threading.Barrier(16)
+
+        def answer(i: int) -> None:
+            backend = ledger if i % 2 else other
+            barrier.wait()
+            won = backend.answer_ask("tk-ask", answer=f"text {i}", choice=None, via=f"path-{i}", by=str(i), now=NOW + 1)
+            if won:
+                with lock:
+                    winners.append(i)
+
+        threads = [threading.Thread(target=answer, args=(i,)) for i in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(winners) == 1
+        for backend in (ledger, other):
+            ask = backend.get_ask("tk-ask")
+            assert ask and ask.answer == f"text {winners[0]}" and ask.answered_via == f"path-{winners[0]}"
+    finally:
+        other.close()
+
+
+def test_an_answer_after_the_deadline_is_refused(ledger: Ledger) -> None:
+    ledger.create_ticket(ask_ticket(expires_at=NOW + 10))
+    assert not ledger.answer_ask("tk-ask", answer="Allow", choice=0, via="link", by=None, now=NOW + 10)
+    ask = ledger.get_ask("tk-ask")
+    assert ask and ask.status == "waiting"  # until someone expires it
+    assert ledger.waiting_asks(NOW + 9) and not ledger.waiting_asks(NOW + 10)
+
+
+def test_cancel_and_expire_end_only_waiting_asks(ledger: Ledger) -> None:
+    ledger.create_ticket(ask_ticket("tk-cancel"))
+    ledger.create_ticket(ask_ticket("tk-late", expires_at=NOW + 10, created_at=NOW + 1))
+    ledger.create_ticket(ask_ticket("tk-answered", expires_at=NOW + 10, created_at=NOW + 2))
+    ledger.create_ticket(ask_ticket("tk-open", expires_at=NOW + 100, created_at=NOW + 3))
+    assert ledger.answer_ask("tk-answered", answer="Deny", choice=1, via="cli", by=None, now=NOW + 5)
+    assert ledger.end_ask("tk-cancel", "cancelled", NOW + 6)
+    assert not ledger.end_ask("tk-cancel", "cancelled", NOW + 7)  # already ended
+    with pytest.raises(ValueError):
+        ledger.end_ask("tk-open", "answered", NOW)
+    assert [a.ticket for a in ledger.waiting_asks(NOW + 8)] == ["tk-late", "tk-open"]
+    assert ledger.expire_asks(NOW + 20) == ["tk-late"]
+    assert ledger.expire_asks(NOW + 21) == []
+    states = {t: ledger.get_ask(t) for t in ("tk-cancel", "tk-late", "tk-answered", "tk-open")}
+    assert {t: (a.status if a else None) for t, a in states.items()} == {
+        "tk-cancel": "cancelled",
+        "tk-late": "expired",
+        "tk-answered": "answered",
+        "tk-open": "waiting",
+    }
+    assert states["tk-late"] and states["tk-late"].ended_at == NOW + 20
+    assert states["tk-cancel"] and states["tk-cancel"].answer is None
+
+
+def test_ended_asks_are_closed_once(ledger: Ledger) -> None:
+    ledger.create_ticket(ask_ticket("tk-a"))
+    ledger.create_ticket(ask_ticket("tk-b", created_at=NOW + 1))
+    ledger.create_ticket(ask_ticket("tk-waiting", created_at=NOW + 2))
+    assert ledger.asks_to_close() == []
+    ledger.end_ask("tk-b", "cancelled", NOW + 3)
+    ledger.answer_ask("tk-a", answer="Allow", choice=0, via="telegram", by="42", now=NOW + 4)
+    assert [a.ticket for a in ledger.asks_to_close()] == ["tk-b", "tk-a"]  # in the order they ended
+    ledger.mark_ask_closed("tk-b", NOW + 5)
+    ledger.mark_ask_closed("tk-waiting", NOW + 5)  # a waiting ask has nothing to close
+    assert [a.ticket for a in ledger.asks_to_close()] == ["tk-a"]
+    closed = ledger.get_ask("tk-b")
+    assert closed and closed.closed_at == NOW + 5
+    waiting = ledger.get_ask("tk-waiting")
+    assert waiting and waiting.closed_at is None
+
+
+def test_a_delivery_is_found_by_its_provider_id(ledger: Ledger) -> None:
+    record, _ = ledger.create_ticket(ask_ticket(channels=("telegram", "ntfy")))
+    tg, nt = (d.id for d in record.deliveries)
+    for did, pid in ((tg, "4242"), (nt, "4242")):
+        ledger.claim(did, "w", 30, NOW)
+        ledger.settle(did, "w", NOW, NOW + 1, "delivered", None, status="delivered", provider_id=pid)
+    found = ledger.delivery_by_provider_id("telegram", "4242")
+    assert found and (found.id, found.ticket) == (tg, "tk-ask")
+    other = ledger.delivery_by_provider_id("ntfy", "4242")
+    assert other and other.id == nt
+    assert ledger.delivery_by_provider_id("telegram", "1") is None
+
+
+def test_purge_keeps_waiting_asks_and_removes_ended_ones_with_their_tickets(ledger: Ledger) -> None:
+    ledger.create_ticket(ask_ticket("tk-waiting", channels=(), created_at=NOW - 1000, expires_at=NOW + 600))
+    ledger.create_ticket(ask_ticket("tk-ended", channels=(), created_at=NOW - 1000))
+    ledger.end_ask("tk-ended", "cancelled", NOW - 900)
+    assert ledger.purge(NOW - 10) == 1
+    assert ledger.get_ask("tk-ended") is None and ledger.get_ticket("tk-ended") is None
+    assert ledger.get_ask("tk-waiting") is not None
+    ledger.end_ask("tk-waiting", "expired", NOW)
+    assert ledger.purge(NOW - 10) == 1
+    assert ledger.get_ticket("tk-waiting") is None
+
+
+# --- leases and cursors ----------------------------------------------------------------------
+
+
+def test_a_lease_has_one_holder_until_it_runs_out(ledger: Ledger) -> None:
+    assert ledger.acquire_lease("telegram:abc", "w1", 30, NOW)
+    assert not ledger.acquire_lease("telegram:abc", "w2", 30, NOW + 10)
+    assert ledger.acquire_lease("telegram:abc", "w1", 30, NOW + 20)  # renewed until NOW + 50
+    assert not ledger.acquire_lease("telegram:abc", "w2", 30, NOW + 49)
+    assert ledger.acquire_lease("other", "w2", 30, NOW)  # another name is another lease
+    assert ledger.acquire_lease("telegram:abc", "w2", 30, NOW + 50)  # expired: taken over
+    assert not ledger.acquire_lease("telegram:abc", "w1", 30, NOW + 51)
+    ledger.release_lease("telegram:abc", "w1")  # not w1's any more: no effect
+    assert not ledger.acquire_lease("telegram:abc", "w1", 30, NOW + 52)
+    ledger.release_lease("telegram:abc", "w2")
+    assert ledger.acquire_lease("telegram:abc", "w1", 30, NOW + 53)
+
+
+def test_racing_lease_takers_exactly_one_wins(ledger: Ledger) -> None:
+    ledger.acquire_lease("ntfy:reply", "dead", 10, NOW)
+    winners: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(12)
+
+    def take(owner: str) -> None:
+        barrier.wait()
+        if ledger.acquire_lease("ntfy:reply", owner, 30, NOW + 11):  # the dead holder's lease ran out
+            with lock:
+                winners.append(owner)
+
+    threads = [threading.Thread(target=take, args=(f"w{i}",)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(winners) == 1
+    assert ledger.acquire_lease("ntfy:reply", winners[0], 30, NOW + 12)
+
+
+def test_cursor_round_trip(ledger: Ledger) -> None:
+    assert ledger.cursor_get("telegram:abc:offset") is None
+    ledger.cursor_put("telegram:abc:offset", "1001", NOW)
+    ledger.cursor_put("ntfy:reply:since", "hJ4kL", NOW)
+    assert ledger.cursor_get("telegram:abc:offset") == "1001"
+    ledger.cursor_put("telegram:abc:offset", "1002", NOW + 1)
+    assert ledger.cursor_get("telegram:abc:offset") == "1002"
+    assert ledger.cursor_get("ntfy:reply:since") == "hJ4kL"
+    ledger.purge(NOW + 10_000)  # a position is never purged
+    assert ledger.cursor_get("telegram:abc:offset") == "1002"

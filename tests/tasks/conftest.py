@@ -19,7 +19,8 @@ def open_pipeline(make_settings) -> Iterator[OpenPipeline]:
     opened: list[tuple[Runtime, Worker | None]] = []
 
     def go(env: dict[str, str], worker: bool = True) -> tuple[Runtime, Notifier]:
-        runtime = Runtime.open(make_settings(env))
+        # Bodies are compared as sent: no source line (its own tests: tests/server/test_rendering.py).
+        runtime = Runtime.open(make_settings({"MCP_PUSH_SOURCE": "off", **env}))
         w = Worker(runtime, threads=2) if worker else None
         if w:
             w.start()

@@ -104,6 +104,7 @@ def test_worker_processes_share_the_ledger_the_queue_and_the_rate_limits(tmp_pat
         "MCP_PUSH_SWEEP_SECONDS": "0.2",
         "MCP_PUSH_RUN_BUDGET": "100000",
         "MCP_PUSH_LOG": "WARNING",
+        "MCP_PUSH_SOURCE": "off",  # bodies are counted as sent
     }
     producer = Runtime.open(settings_for(tmp_path / "producer", env))
     workers: list[subprocess.Popen[bytes]] = []
