@@ -193,8 +193,6 @@ def project_of(cwd: str) -> str:
 def notice_for(payload: dict[str, Any]) -> HookNotice | None:
     """The notification for a hook event; None when the event deliberately sends nothing."""
     if "hook_event_name" in payload:
-        from mcp_push.asking.agents import is_codex
-
         if is_gemini(payload):
             return _gemini(payload)
         if is_codex(payload):
@@ -266,6 +264,11 @@ def _claude_notification(p: dict[str, Any], rid: str, project: str, details: dic
         return HookNotice("input", rid, f"{text} ({project})", details, title=f"❓ Needs your input · {project}")
     text = message or _text(p.get("title")) or "Claude Code wants your attention."
     return HookNotice("notice", rid, f"{text} ({project})", details, title=f"🔔 Claude Code · {project}")
+
+
+def is_codex(payload: dict[str, Any]) -> bool:
+    """Codex's hook payloads carry ``turn_id`` and ``model`` (required in its schema); Claude Code's do not."""
+    return "turn_id" in payload and "model" in payload and "permission_suggestions" not in payload
 
 
 def is_gemini(payload: dict[str, Any]) -> bool:

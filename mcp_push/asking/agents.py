@@ -271,7 +271,9 @@ def _gemini_before_tool(p: dict[str, Any], run_id: str, redact: Redact) -> Block
 
 def is_codex(payload: dict[str, Any]) -> bool:
     """Codex's hook payloads carry ``turn_id`` and ``model`` (required in its schema); Claude Code's do not."""
-    return "turn_id" in payload and "model" in payload and "permission_suggestions" not in payload
+    from mcp_push.hooks import is_codex as told_apart  # one rule, kept where every hook event is sorted
+
+    return told_apart(payload)
 
 
 def blocking_hook(

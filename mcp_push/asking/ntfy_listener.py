@@ -70,8 +70,14 @@ class NtfyListener:
             self.handle(message)
             self.ctx.ledger.cursor_put(self.cursor, str(message["id"]), self.ctx.clock())
         newest = max((ask.created_at for ask in waiting), default=0.0)
-        fast = self.ctx.clock() - newest < FAST_SECONDS
-        self.ctx.stopped.wait(POLL_SECONDS if fast else SLOW_POLL_SECONDS)
+        if self.ctx.clock() - newest < FAST_SECONDS:
+            self.ctx.stopped.wait(POLL_SECONDS)
+            return
+        # Slow pace spares ntfy's request budget, not the ledger: a new ask ends the wait at once.
+        deadline = self.ctx.clock() + SLOW_POLL_SECONDS
+        while self.ctx.clock() < deadline and not self.ctx.stopped.wait(POLL_SECONDS):
+            if any(ask.created_at > newest for ask in self.ctx.ledger.waiting_asks(self.ctx.clock())):
+                return
 
     def handle(self, message: dict) -> None:  # type: ignore[type-arg]
         token, _, text = str(message.get("message") or "").strip().partition(" ")
