@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from mcp_push.errors import ConfigError
 from mcp_push.storage.base import live_worker_count
-from mcp_push.views import SETTLED
 
 if TYPE_CHECKING:
     from prometheus_client.registry import CollectorRegistry
@@ -34,21 +33,6 @@ log = logging.getLogger(__name__)
 HEALTH_TIMEOUT = 5.0
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 T = TypeVar("T")
-
-_SETTLED_SQL = "(" + ", ".join(f"'{w}'" for w in SETTLED) + ")"
-DELIVERY_COUNTS = "SELECT channel, status, count(*) AS n FROM deliveries GROUP BY channel, status"
-OLDEST_UNFINISHED = (
-    f"SELECT min(coalesce(requeued_at, created_at)) AS t FROM deliveries WHERE status NOT IN {_SETTLED_SQL}"
-)
-
-
-def _rows(ledger: Any, sql: str) -> list[Any]:
-    """A read-only aggregate over the SQL ledger (both dialects take this SQL as written)."""
-    read = getattr(ledger, "_read", None)
-    if read is None:
-        return []
-    with read() as conn:
-        return list(conn.execute(sql).fetchall())
 
 
 class LedgerCollector:
@@ -87,15 +71,14 @@ class LedgerCollector:
         workers = GaugeMetricFamily("mcp_push_workers_alive", "Workers (any host) with a recent heartbeat")
         asks = GaugeMetricFamily("mcp_push_asks_waiting", "Questions waiting for a person's answer")
         try:
-            for row in _rows(ledger, DELIVERY_COUNTS):
-                deliveries.add_metric([row["channel"], row["status"]], int(row["n"]))
+            for channel, status, count in ledger.delivery_counts():
+                deliveries.add_metric([channel, status], count)
             totals: dict[tuple[str, str], int] = {}
             for channel, _slot, outcome, n in ledger.outcome_counts(0.0, 1e12):  # one bucket: all time
                 totals[channel, outcome] = totals.get((channel, outcome), 0) + n
             for (channel, outcome), n in sorted(totals.items()):
                 attempts.add_metric([channel, outcome], n)
-            found = _rows(ledger, OLDEST_UNFINISHED)
-            start = found[0]["t"] if found else None
+            start = ledger.oldest_unfinished()
             oldest.add_metric([], max(0.0, now - float(start)) if start is not None else 0.0)
             workers.add_metric([], live_worker_count(ledger, now))
             asks.add_metric([], len(ledger.waiting_asks(now)))

@@ -229,6 +229,14 @@ class Ledger(ABC):
         """Deliveries not yet delivered or failed."""
 
     @abstractmethod
+    def delivery_counts(self) -> list[tuple[str, str, int]]:
+        """(channel, status, count) of every delivery in the ledger: what metrics report."""
+
+    @abstractmethod
+    def oldest_unfinished(self) -> float | None:
+        """When the oldest delivery not yet delivered or failed was created (or requeued); None if none."""
+
+    @abstractmethod
     def attempts(self, ticket: str) -> list[Attempt]:
         """Every attempt of a ticket's deliveries, oldest first."""
 

@@ -399,6 +399,21 @@ class SqlLedger(Ledger):
             row = conn.execute(f"SELECT count(*) AS n FROM deliveries WHERE status NOT IN {_SETTLED}").fetchone()
         return int(row["n"])
 
+    def delivery_counts(self) -> list[tuple[str, str, int]]:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT channel, status, count(*) AS n FROM deliveries"
+                " GROUP BY channel, status ORDER BY channel, status"
+            ).fetchall()
+        return [(row["channel"], row["status"], int(row["n"])) for row in rows]
+
+    def oldest_unfinished(self) -> float | None:
+        with self._read() as conn:
+            row = conn.execute(
+                f"SELECT min(coalesce(requeued_at, created_at)) AS t FROM deliveries WHERE status NOT IN {_SETTLED}"
+            ).fetchone()
+        return None if row is None or row["t"] is None else float(row["t"])
+
     def attempts(self, ticket: str) -> list[Attempt]:
         with self._read() as conn:
             rows = conn.execute(

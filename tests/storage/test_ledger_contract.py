@@ -29,6 +29,21 @@ def test_create_writes_ticket_and_one_pending_delivery_per_channel(ledger: Ledge
     assert ledger.unfinished_count() == 2
 
 
+def test_delivery_counts_and_the_oldest_unfinished_delivery(ledger: Ledger) -> None:
+    assert ledger.delivery_counts() == [] and ledger.oldest_unfinished() is None
+    first, _ = ledger.create_ticket(new("tk-1", created_at=NOW))
+    ledger.create_ticket(new("tk-2", channels=("ntfy",), created_at=NOW + 5))
+    ntfy = next(d for d in first.deliveries if d.channel == "ntfy")
+    assert ledger.claim(ntfy.id, "w1", 60, NOW + 6) is not None
+    ledger.finish(ntfy.id, "w1", "delivered", None, NOW + 7)
+    assert ledger.delivery_counts() == [("ntfy", "delivered", 1), ("ntfy", "pending", 1), ("telegram", "pending", 1)]
+    assert ledger.oldest_unfinished() == NOW  # tk-1's telegram delivery is still open
+    telegram = next(d for d in first.deliveries if d.channel == "telegram")
+    assert ledger.claim(telegram.id, "w1", 60, NOW + 8) is not None
+    ledger.finish(telegram.id, "w1", "failed", "no", NOW + 9)
+    assert ledger.oldest_unfinished() == NOW + 5
+
+
 def test_recorded_ticket_has_no_delivery(ledger: Ledger) -> None:
     record, _ = ledger.create_ticket(new(channels=(), reason="not pushed"))
     assert record.deliveries == () and record.reason == "not pushed"
