@@ -12,6 +12,7 @@ import pytest
 
 from mcp_push.config import Settings, load_settings
 from tests.fakes.ntfy import FakeNtfy
+from tests.fakes.telegram import FakeTelegram
 
 
 def settings_for(home: Path, env: dict[str, str] | None = None) -> Settings:
@@ -35,6 +36,22 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
 @pytest.fixture
 def fake() -> Iterator[FakeNtfy]:
     """An ntfy fake provider (the channel most end-to-end tests deliver to)."""
+    provider = FakeNtfy().start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def telegram() -> Iterator[FakeTelegram]:
+    """A Telegram fake provider (two-way: getUpdates, buttons, edits)."""
+    provider = FakeTelegram().start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def ntfy() -> Iterator[FakeNtfy]:
+    """An ntfy fake of its own, beside ``fake`` (for tests that use two channels or the reply topic)."""
     provider = FakeNtfy().start()
     yield provider
     provider.stop()

@@ -17,6 +17,17 @@ from tests.conftest import _processes_under
 
 T = TypeVar("T")
 
+# The tools mcp-push serves: what every listing (stdio, HTTP, the wheel, the bundle) must show.
+TOOLS = {
+    "notify_send",
+    "notify_event",
+    "notify_status",
+    "notify_channels",
+    "notify_ask",
+    "notify_wait",
+    "notify_cancel",
+}
+
 
 def wait_until(probe: Callable[[], T], timeout: float = 15.0, interval: float = 0.05, what: str = "condition") -> T:
     """Poll ``probe`` until it returns something truthy; fail with ``what`` at the deadline."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from mcp_push.channels import HttpClients, Message
@@ -17,20 +15,6 @@ from tests.fakes.telegram import CHAT, TOKEN, FakeTelegram, visible_text
 
 URL = "https://ci.example.com/runs/42?tab=log&x=1"
 ASK = AskPrompt(("Allow", "Deny"), ("tok-allow", "tok-deny"))
-
-
-@pytest.fixture
-def telegram() -> Iterator[FakeTelegram]:
-    fake = FakeTelegram().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def ntfy() -> Iterator[FakeNtfy]:
-    fake = FakeNtfy().start()
-    yield fake
-    fake.stop()
 
 
 def tg(fake: FakeTelegram, clients: HttpClients, **env: str) -> Telegram:

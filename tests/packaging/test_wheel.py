@@ -15,18 +15,10 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
 from mcp_push import __version__
+from tests.helpers import TOOLS
 from tests.packaging.conftest import clean_env, run, tool
 
 pytestmark = pytest.mark.slow
-TOOLS = {
-    "notify_send",
-    "notify_event",
-    "notify_status",
-    "notify_channels",
-    "notify_ask",
-    "notify_wait",
-    "notify_cancel",
-}
 
 
 def test_the_wheel_holds_the_package_and_its_dependencies(wheel: Path) -> None:

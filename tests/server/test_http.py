@@ -31,7 +31,7 @@ from mcp_push.models import SendReceipt
 from mcp_push.server import http as transport
 from mcp_push.server.http import HostRules, check_http_settings, is_loopback, token_matches
 from tests.fakes.ntfy import CASE as NTFY
-from tests.helpers import poll_status, wait_until
+from tests.helpers import TOOLS, poll_status, wait_until
 from tests.server.conftest import server_env
 
 TOKEN = "Zk3xv9Qm2WcT8rNb5YhL0pJd7sGf4aE1"
@@ -144,15 +144,7 @@ def test_a_call_with_the_token_is_delivered(start, fake, ledger_of) -> None:
             return tools, result, doc
 
     tools, result, doc = asyncio.run(scenario())
-    assert tools == {
-        "notify_send",
-        "notify_event",
-        "notify_status",
-        "notify_channels",
-        "notify_ask",
-        "notify_wait",
-        "notify_cancel",
-    }
+    assert tools == TOOLS
     assert not result.is_error, result.content
     receipt = SendReceipt.model_validate(result.structured_content)
     assert receipt.run_id == "http-1" and receipt.channels == ["ntfy"]

@@ -20,17 +20,9 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp_push import __version__
 from mcp_push.models import SendReceipt
 from tests.fakes.ntfy import CASE as NTFY
+from tests.helpers import TOOLS
 from tests.server.conftest import server_env
 
-TOOLS = {
-    "notify_send",
-    "notify_event",
-    "notify_status",
-    "notify_channels",
-    "notify_ask",
-    "notify_wait",
-    "notify_cancel",
-}
 HTTP_TOKEN = "Rg7pW2xK9qLm4TzB8vN1cY6hJ3sD0fAe"
 
 

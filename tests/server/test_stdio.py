@@ -7,17 +7,7 @@ import asyncio
 import pytest
 
 from mcp_push.models import SendReceipt, StatusDocument
-from tests.helpers import hold_provider, poll_status, wait_until
-
-TOOLS = {
-    "notify_send",
-    "notify_event",
-    "notify_status",
-    "notify_channels",
-    "notify_ask",
-    "notify_wait",
-    "notify_cancel",
-}
+from tests.helpers import TOOLS, hold_provider, poll_status, wait_until
 
 
 def test_tools_and_prompt_are_listed(mcp_client) -> None:
