@@ -43,7 +43,8 @@ def test_send_wait_json_delivers_without_any_running_worker(cli, fake) -> None:
         "status": "delivered",
         "attempts": 1,
     }
-    assert fake.requests[0].body.startswith(b"v1.2 is live\n\n*main")  # then the source line: this checkout's
+    # Then the source line, which starts with the project: the directory the command ran in (this checkout).
+    assert fake.requests[0].body.startswith(f"v1.2 is live\n\n*{Path.cwd().name} · ".encode())
 
 
 def test_send_reads_content_from_stdin_and_status_finds_the_run(cli, fake) -> None:

@@ -74,8 +74,9 @@ def test_a_delayed_retry_comes_back_from_the_schedule(start, fake, backend) -> N
     wait_until(lambda: delivery_status(runtime, receipt.ticket) == "retrying", what="retrying")
     retrying = runtime.ledger.get_ticket(receipt.ticket).deliveries[0]  # type: ignore[union-attr]
     assert retrying.attempts == 3 and retrying.next_attempt_at is not None
-    # The retry waits as a scheduled task in this backend, not in the queue proper.
-    assert runtime.huey.scheduled_count() == 1
+    # The retry waits as a scheduled task in this backend, not in the queue proper (scheduled just
+    # after the row says retrying).
+    wait_until(lambda: runtime.huey.scheduled_count() == 1, what="the retry in the schedule")
     wait_until(lambda: delivery_status(runtime, receipt.ticket) == "delivered", timeout=20, what="redelivery")
     delivered = runtime.ledger.get_ticket(receipt.ticket).deliveries[0]  # type: ignore[union-attr]
     assert delivered.attempts == 4 and len(fake.requests) == 4
