@@ -108,13 +108,11 @@ def _answer(
             )
     else:
         return AnswerResult(INVALID, "Choose one of the answers.", ask)
-    if ask.status == ASK_WAITING and ledger.answer_ask(
+    won = ask.status == ASK_WAITING and ledger.answer_ask(
         ask.ticket, answer=answer, choice=choice, via=via, by=by, now=now
-    ):
-        final = ledger.get_ask(ask.ticket) or ask
-        return AnswerResult(ACCEPTED, f"Answered: {printable(answer[:200])}.", final)
-    final = ledger.get_ask(ask.ticket) or ask
-    return _refused(final)
+    )
+    final = ledger.get_ask(ask.ticket) or ask  # as written: this answer, or the one that came first
+    return AnswerResult(ACCEPTED, f"Answered: {printable(answer[:200])}.", final) if won else _refused(final)
 
 
 def _refused(ask: AskRecord) -> AnswerResult:
