@@ -6,8 +6,9 @@ SDK: ``mcp-push status``, ``send`` and ``hook`` stay light; only the MCP server 
 documents into the pydantic models of ``mcp_push.models`` (its tools' output schemas).
 
 The words are fixed (the docs and every JSON use them):
-delivery: pending | in_flight | retrying | delivered | failed;
-ticket and run: recorded | queued | delivering | success | partial_success | error;
+delivery: pending | in_flight | retrying | delivered | failed, and the attention rules' held
+(waiting for a release time) | folded (carried by a digest) | dropped (not needed any more);
+ticket and run: recorded | queued | held | delivering | success | partial_success | error;
 ask: waiting | answered | expired | cancelled.
 """
 
@@ -32,18 +33,33 @@ IN_FLIGHT = "in_flight"
 RETRYING = "retrying"
 DELIVERED = "delivered"
 FAILED = "failed"
-DELIVERY_STATUSES = (PENDING, IN_FLIGHT, RETRYING, DELIVERED, FAILED)
+# The attention rules (mcp_push.attention): a held delivery waits for its release time
+# (``next_attempt_at``) and is not claimable; when it is released it becomes pending, or it is
+# settled folded (its text went out in a digest ticket, named in its note) or dropped (the
+# person came back, the ask was answered first). Its ``hold`` says which rule held it.
+HELD = "held"
+FOLDED = "folded"
+DROPPED = "dropped"
+DELIVERY_STATUSES = (PENDING, IN_FLIGHT, RETRYING, DELIVERED, FAILED, HELD, FOLDED, DROPPED)
 OPEN = (PENDING, RETRYING)  # waiting for a worker to claim them
-SETTLED = (DELIVERED, FAILED)  # final: nothing more happens unless someone retries a dead letter
-UNFINISHED = (PENDING, IN_FLIGHT, RETRYING)
+SETTLED = (DELIVERED, FAILED, FOLDED, DROPPED)  # final: nothing more happens unless someone retries a dead letter
+UNFINISHED = (PENDING, IN_FLIGHT, RETRYING, HELD)
+
+# Which rule holds a delivery (deliveries.hold).
+HOLD_QUIET = "quiet"  # MCP_PUSH_QUIET: until the window ends, then folded into the channel's digest
+HOLD_DIGEST = "digest"  # MCP_PUSH_DIGEST_SECONDS: a run's start/update events folded per window
+HOLD_STOP = "stop"  # MCP_PUSH_STOP_DELAY: dropped if the person comes back within the delay
+HOLD_ESCALATE = "escalate"  # MCP_PUSH_ASK_ESCALATE: a later tier, sent only if the ask is still waiting
+HOLDS = (HOLD_QUIET, HOLD_DIGEST, HOLD_STOP, HOLD_ESCALATE)
 
 RECORDED = "recorded"  # nothing to push (policy), or no channel
 QUEUED = "queued"
+HELD_OVERALL = HELD  # every open delivery is held by an attention rule
 DELIVERING = "delivering"
 SUCCESS = "success"
 PARTIAL_SUCCESS = "partial_success"
 ERROR = "error"
-OVERALL_STATUSES = (RECORDED, QUEUED, DELIVERING, SUCCESS, PARTIAL_SUCCESS, ERROR)
+OVERALL_STATUSES = (RECORDED, QUEUED, HELD_OVERALL, DELIVERING, SUCCESS, PARTIAL_SUCCESS, ERROR)
 FINAL_OVERALL = (RECORDED, SUCCESS, PARTIAL_SUCCESS, ERROR)
 
 # An ask (a question the person answers): waiting until the first answer, its deadline or a cancel.
@@ -63,14 +79,16 @@ OUTCOME_PERMANENT = "permanent"
 
 def rollup(statuses: Iterable[str]) -> str:
     """The overall status of a ticket or run from its deliveries' statuses."""
-    seen = list(statuses)
+    seen = [s for s in statuses if s != DROPPED]  # a dropped delivery was not needed: it counts for nothing
     if not seen:
         return RECORDED
-    if all(s == PENDING for s in seen):
+    if all(s == HELD for s in seen):
+        return HELD_OVERALL
+    if all(s in (PENDING, HELD) for s in seen):
         return QUEUED
     if not all(s in SETTLED for s in seen):
         return DELIVERING
-    if all(s == DELIVERED for s in seen):
+    if all(s in (DELIVERED, FOLDED) for s in seen):  # a folded one's text went out in its digest
         return SUCCESS
     if all(s == FAILED for s in seen):
         return ERROR
@@ -97,6 +115,9 @@ class DeliveryView:
     delivered_at: str | None = None
     next_attempt_at: str | None = None  # when a retrying delivery is tried again
     provider_id: str | None = None  # the provider's id for the sent message (Telegram message id, ntfy id…)
+    hold: str | None = None  # the attention rule that held it: quiet | digest | stop | escalate
+    held_until: str | None = None  # when a held delivery is released
+    note: str | None = None  # what the rule did: "held for quiet hours until …", "folded into digest tk-…"
 
 
 @dataclass
@@ -124,6 +145,7 @@ class TicketView:
     created_at: str
     status: str
     reason: str | None = None  # why nothing was pushed, for recorded tickets
+    route: str | None = None  # how its channels were chosen: "MCP_PUSH_ROUTE_ERROR", "channels argument", …
     deliveries: list[DeliveryView] = field(default_factory=list)
     ask: AskView | None = None  # for an ask ticket (event "ask")
 
@@ -210,6 +232,9 @@ class ChannelsDocument:
     config_file: str | None = None
     hint: str | None = None
     workers_alive: int = 0
+    # The attention rules in force (mcp_push.attention), one line each: routes first
+    # ("MCP_PUSH_ROUTE_ERROR=telegram,smtp"), then quiet hours, digest, stop delay, min turn, escalation.
+    rules: list[str] = field(default_factory=list)
 
 
 def as_dict(document: Any) -> dict[str, Any]:
@@ -252,6 +277,9 @@ def ticket_view(record: TicketRecord, ask: AskRecord | None = None) -> TicketVie
             delivered_at=iso(d.delivered_at),
             next_attempt_at=iso(d.next_attempt_at) if d.status in OPEN else None,
             provider_id=d.provider_id,
+            hold=d.hold,
+            held_until=iso(d.next_attempt_at) if d.status == HELD else None,
+            note=d.note,
         )
         for d in record.deliveries
     ]
@@ -262,6 +290,7 @@ def ticket_view(record: TicketRecord, ask: AskRecord | None = None) -> TicketVie
         created_at=iso(record.created_at) or "",
         status=rollup(d.status for d in deliveries),
         reason=record.reason,
+        route=record.route,
         deliveries=deliveries,
         ask=None if ask is None else ask_view(ask),
     )
@@ -367,6 +396,11 @@ def channels_text(doc: ChannelsDocument) -> str:
     for c in doc.channels:
         state = "enabled" if c.enabled else f"incomplete (missing {', '.join(c.missing)})"
         lines.append(f"- {c.id}: {state}")
+    if doc.rules:
+        lines.append("Rules:")
+        lines.extend(f"- {rule}" for rule in doc.rules)
+    else:
+        lines.append("Rules: none (every notification to every enabled channel, at once)")
     lines.append(f"Workers alive: {doc.workers_alive}")
     if doc.config_file:
         lines.append(f"Config file: {doc.config_file}")

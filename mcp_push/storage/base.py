@@ -30,6 +30,7 @@ TICKET_COLUMNS = (
     "priority",
     "url",
     "source",
+    "route",
 )
 
 
@@ -78,6 +79,33 @@ class AskRecord:
 
 
 @dataclass(frozen=True)
+class Hold:
+    """An attention rule's hold on one new delivery: written ``held`` (not claimable) with
+    ``until`` as its release time (``next_attempt_at``), ``kind`` one of ``views.HOLDS`` and
+    ``note`` what a person reads in notify_status ("held for quiet hours until 08:00 …")."""
+
+    kind: str
+    until: float
+    note: str
+
+
+@dataclass(frozen=True)
+class HeldDelivery:
+    """A held delivery with what the release step needs of its ticket (``Ledger.held``)."""
+
+    delivery: Delivery
+    run_id: str
+    event: str | None
+    title: str
+    content: str
+    created_at: float
+    source: str | None = None
+    priority: str | None = None
+    url: str | None = None
+    format: str = "markdown"
+
+
+@dataclass(frozen=True)
 class NewTicket:
     """A notification to write, with the channels it goes to (none: recorded only).
 
@@ -101,6 +129,10 @@ class NewTicket:
     priority: str | None = None
     url: str | None = None
     source: str | None = None
+    # The attention rules (mcp_push.attention): how ``channels`` were chosen, and the channels
+    # whose delivery is written held instead of pending.
+    route: str | None = None
+    holds: Mapping[str, Hold] = field(default_factory=dict)
 
     def row(self) -> tuple[Any, ...]:
         """The values of TICKET_COLUMNS for this ticket, as every backend stores them."""
@@ -120,6 +152,7 @@ class NewTicket:
             self.priority,
             self.url,
             self.source,
+            self.route,
         )
 
     @property
@@ -147,6 +180,8 @@ class Delivery:
     lease_until: float | None = None
     requeued_at: float | None = None
     provider_id: str | None = None  # the provider's id for the sent message (Telegram message id, ntfy id…)
+    hold: str | None = None  # the attention rule that held it (views.HOLDS), kept after its release
+    note: str | None = None  # what that rule did, for notify_status and the dashboard
 
     @property
     def age_base(self) -> float:
@@ -181,6 +216,7 @@ class TicketRecord:
     priority: str | None = None
     url: str | None = None
     source: str | None = None
+    route: str | None = None
     deliveries: tuple[Delivery, ...] = field(default=())
 
 
@@ -420,6 +456,41 @@ class Ledger(ABC):
 
     @abstractmethod
     def cursor_put(self, name: str, value: str, now: float) -> None: ...
+
+    # --- attention: deliveries held by a rule, released, folded or dropped by any worker ------
+    @abstractmethod
+    def held(
+        self, *, due_by: float | None = None, run_id: str | None = None, hold: str | None = None
+    ) -> list[HeldDelivery]:
+        """Held deliveries (filtered: release time at or before ``due_by``, of ``run_id``, held by
+        ``hold``), in release-time then id order."""
+
+    @abstractmethod
+    def next_release(self) -> float | None:
+        """The earliest release time of any held delivery (None: nothing is held)."""
+
+    @abstractmethod
+    def release_held(self, delivery_ids: list[int], note: str, now: float) -> list[int]:
+        """held -> pending (due at once), each only if still held; ``note`` replaces the hold's.
+        Returns the ids that moved (the caller dispatches them)."""
+
+    @abstractmethod
+    def drop_held(self, delivery_ids: list[int], note: str, now: float) -> list[int]:
+        """held -> dropped (settled, not an attempt), each only if still held; returns the ids that moved."""
+
+    @abstractmethod
+    def fold_held(self, delivery_ids: list[int], digest: NewTicket, note: str) -> TicketRecord | None:
+        """In one transaction: every one of ``delivery_ids`` held -> folded with ``note``, and the
+        ``digest`` ticket written (with its pending deliveries). If any of them is no longer held
+        (another worker folded or released it first) nothing is written and None is returned."""
+
+    @abstractmethod
+    def record_turn(self, run_id: str, at: float) -> None:
+        """The person started a turn in this run (UserPromptSubmit; Codex's next turn)."""
+
+    @abstractmethod
+    def turn_started(self, run_id: str) -> float | None:
+        """When the run's latest recorded turn started (None: no prompt was ever recorded)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

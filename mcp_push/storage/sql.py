@@ -24,6 +24,7 @@ from mcp_push.storage.base import (
     AskRecord,
     Attempt,
     Delivery,
+    HeldDelivery,
     Ledger,
     NewTicket,
     TicketRecord,
@@ -36,7 +37,11 @@ from mcp_push.views import (
     ASK_EXPIRED,
     ASK_WAITING,
     DELIVERED,
+    DROPPED,
     FAILED,
+    FOLDED,
+    HELD,
+    HOLD_ESCALATE,
     IN_FLIGHT,
     OPEN,
     PENDING,
@@ -147,6 +152,15 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE tickets ADD COLUMN url TEXT;
     ALTER TABLE tickets ADD COLUMN source TEXT;
     """,
+    # The attention rules (issue 14): how a ticket's channels were chosen; which rule held a
+    # delivery and what it did; when each run's latest turn began (UserPromptSubmit).
+    f"""
+    ALTER TABLE tickets ADD COLUMN route TEXT;
+    ALTER TABLE deliveries ADD COLUMN hold TEXT;
+    ALTER TABLE deliveries ADD COLUMN note TEXT;
+    CREATE INDEX deliveries_held ON deliveries (next_attempt_at) WHERE status = '{HELD}';
+    CREATE TABLE turns (run_id TEXT PRIMARY KEY, started_at {{real}} NOT NULL);
+    """,
 )
 
 # Lock namespaces for writers that race on a dialect without one global write lock.
@@ -164,6 +178,7 @@ DUMP_ORDER = {
     "asks": "created_at, ticket",
     "leases": "name",
     "cursors": "name",
+    "turns": "run_id",
 }
 
 _INSERT_ATTEMPT = "INSERT INTO attempts (delivery_id, started_at, finished_at, outcome, error) VALUES (?, ?, ?, ?, ?)"
@@ -182,7 +197,37 @@ _TICKET_AS = ", ".join(f"t.{column} AS t_{column}" for column in _TICKET_FIELDS)
 
 
 # Rows a purge removes once their time has passed, whatever tickets they served.
-_EXPIRING = (("rate_slots", "at"), ("workers", "seen_at"), ("channel_cache", "expires_at"), ("leases", "held_until"))
+_EXPIRING = (
+    ("rate_slots", "at"),
+    ("workers", "seen_at"),
+    ("channel_cache", "expires_at"),
+    ("leases", "held_until"),
+    ("turns", "started_at"),
+)
+_HELD_SELECT = (
+    "SELECT d.*, t.run_id AS t_run_id, t.event AS t_event, t.title AS t_title, t.content AS t_content,"
+    " t.created_at AS t_created_at, t.source AS t_source, t.priority AS t_priority, t.url AS t_url,"
+    f" t.format AS t_format FROM deliveries d JOIN tickets t ON t.ticket = d.ticket WHERE d.status = '{HELD}'"
+)
+# What an ended ask's later escalation tiers say: they are never sent.
+_TIER_DROPPED = "not sent: the ask was {status} before this escalation tier was due"
+
+
+def _held_from_row(row: Any) -> HeldDelivery:
+    return HeldDelivery(
+        delivery=delivery_from_row(row),
+        run_id=row["t_run_id"],
+        event=row["t_event"],
+        title=row["t_title"],
+        content=row["t_content"],
+        created_at=row["t_created_at"],
+        source=row["t_source"],
+        priority=row["t_priority"],
+        url=row["t_url"],
+        format=row["t_format"],
+    )
+
+
 _ASK_SELECT = "SELECT a.*, t.run_id FROM asks a JOIN tickets t ON t.ticket = a.ticket"
 
 
@@ -194,6 +239,10 @@ def _ask_from_row(row: Any) -> AskRecord:
 
 def _claim_params(delivery_id: int, owner: str, lease_seconds: float, now: float) -> tuple[Any, ...]:
     return (owner, float(now + lease_seconds), float(now), delivery_id, float(now), float(now))
+
+
+class _Lost(Exception):
+    """Raised inside a write transaction to roll it back: a conditional step found its rows taken."""
 
 
 class Cursor(Protocol):
@@ -306,43 +355,59 @@ class SqlLedger(Ledger):
                     (new.fingerprint, float(dedupe_since)),
                 ).fetchone()
             if first is None:
-                inserted = conn.execute(
-                    f"INSERT INTO tickets ({', '.join(TICKET_COLUMNS)}) VALUES ({', '.join('?' * len(TICKET_COLUMNS))})"
-                    " ON CONFLICT (idempotency_key) DO NOTHING RETURNING ticket",
-                    new.row(),
-                ).fetchone()
-                if inserted is None:  # another process took this idempotency key meanwhile
+                inserted = self._insert_ticket(conn, new)
+                if not inserted:  # another process took this idempotency key meanwhile
                     first = self._by_key(conn, new.idempotency_key)
             if first is not None:
                 existing = self._ticket(conn, first["ticket"])
                 assert existing is not None
                 return existing, False
-            if new.channels:
-                created = float(new.created_at)
-                conn.execute(
-                    "INSERT INTO deliveries (ticket, channel, status, created_at, updated_at) VALUES "
-                    + ", ".join([f"(?, ?, '{PENDING}', ?, ?)"] * len(new.channels)),
-                    [value for channel in new.channels for value in (new.ticket, channel, created, created)],
-                )
-            if new.ask is not None:
-                ask = new.ask
-                conn.execute(
-                    "INSERT INTO asks (ticket, kind, question, choices, allow_text, status, created_at, expires_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        new.ticket,
-                        ask.kind,
-                        ask.question,
-                        json.dumps(list(ask.choices), ensure_ascii=False),
-                        int(ask.allow_text),
-                        ASK_WAITING,
-                        float(new.created_at),
-                        float(ask.expires_at),
-                    ),
-                )
             record = self._ticket(conn, new.ticket)
         assert record is not None
         return record, True
+
+    @staticmethod
+    def _insert_ticket(conn: Connection, new: NewTicket) -> bool:
+        """Insert the ticket, its deliveries (held ones with their release time) and its ask;
+        False (nothing written) when its idempotency key is taken."""
+        inserted = conn.execute(
+            f"INSERT INTO tickets ({', '.join(TICKET_COLUMNS)}) VALUES ({', '.join('?' * len(TICKET_COLUMNS))})"
+            " ON CONFLICT (idempotency_key) DO NOTHING RETURNING ticket",
+            new.row(),
+        ).fetchone()
+        if inserted is None:
+            return False
+        if new.channels:
+            created = float(new.created_at)
+            rows = []
+            for channel in new.channels:
+                hold = new.holds.get(channel)
+                if hold is None:
+                    rows.append((new.ticket, channel, PENDING, created, created, None, None, None))
+                else:
+                    rows.append((new.ticket, channel, HELD, created, created, float(hold.until), hold.kind, hold.note))
+            conn.execute(
+                "INSERT INTO deliveries (ticket, channel, status, created_at, updated_at, next_attempt_at, hold, note)"
+                " VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows)),
+                [value for row in rows for value in row],
+            )
+        if new.ask is not None:
+            ask = new.ask
+            conn.execute(
+                "INSERT INTO asks (ticket, kind, question, choices, allow_text, status, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    new.ticket,
+                    ask.kind,
+                    ask.question,
+                    json.dumps(list(ask.choices), ensure_ascii=False),
+                    int(ask.allow_text),
+                    ASK_WAITING,
+                    float(new.created_at),
+                    float(ask.expires_at),
+                ),
+            )
+        return True
 
     @staticmethod
     def _by_key(conn: Connection, key: str | None) -> Any:
@@ -675,33 +740,51 @@ class SqlLedger(Ledger):
 
     def answer_ask(self, ticket: str, *, answer: str, choice: int | None, via: str, by: str | None, now: float) -> bool:
         # One conditional UPDATE: of racing answerers (any process, any host) exactly one matches.
-        with self._write_one() as conn:
+        with self._write() as conn:
             cursor = conn.execute(
                 f"""UPDATE asks SET status = '{ASK_ANSWERED}', answer = ?, choice = ?, answered_via = ?,
                        answered_by = ?, answered_at = ?, ended_at = ?
                     WHERE ticket = ? AND status = '{ASK_WAITING}' AND expires_at > ?""",
                 (answer, choice, via, by, float(now), float(now), ticket, float(now)),
             )
-            return cursor.rowcount == 1
+            won = cursor.rowcount == 1
+            if won:
+                self._drop_tiers(conn, [ticket], ASK_ANSWERED, now)
+            return won
 
     def end_ask(self, ticket: str, status: str, now: float) -> bool:
         if status not in (ASK_CANCELLED, ASK_EXPIRED):
             raise ValueError(f"an ask ends as cancelled or expired, not {status!r}")
-        with self._write_one() as conn:
+        with self._write() as conn:
             cursor = conn.execute(
                 f"UPDATE asks SET status = ?, ended_at = ? WHERE ticket = ? AND status = '{ASK_WAITING}'",
                 (status, float(now), ticket),
             )
-            return cursor.rowcount == 1
+            ended = cursor.rowcount == 1
+            if ended:
+                self._drop_tiers(conn, [ticket], status, now)
+            return ended
 
     def expire_asks(self, now: float) -> list[str]:
-        with self._write_one() as conn:
+        with self._write() as conn:
             rows = conn.execute(
                 f"""UPDATE asks SET status = '{ASK_EXPIRED}', ended_at = ?
                     WHERE status = '{ASK_WAITING}' AND expires_at <= ? RETURNING ticket""",
                 (float(now), float(now)),
             ).fetchall()
-        return sorted(row["ticket"] for row in rows)
+            tickets = sorted(row["ticket"] for row in rows)
+            if tickets:
+                self._drop_tiers(conn, tickets, ASK_EXPIRED, now)
+        return tickets
+
+    def _drop_tiers(self, conn: Connection, tickets: list[str], status: str, now: float) -> None:
+        """In the transaction that ended these asks: their later escalation tiers will never be sent."""
+        which, param = self._in("ticket", tickets)
+        conn.execute(
+            f"UPDATE deliveries SET status = '{DROPPED}', note = ?, next_attempt_at = NULL, updated_at = ?"
+            f" WHERE {which} AND status = '{HELD}' AND hold = '{HOLD_ESCALATE}'",
+            (_TIER_DROPPED.format(status=status), float(now), param),
+        )
 
     def waiting_asks(self, now: float) -> list[AskRecord]:
         with self._read() as conn:
@@ -762,6 +845,68 @@ class SqlLedger(Ledger):
                 " ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
                 (name, value, float(now)),
             )
+
+    # --- attention: held deliveries -------------------------------------------------------------
+    def held(
+        self, *, due_by: float | None = None, run_id: str | None = None, hold: str | None = None
+    ) -> list[HeldDelivery]:
+        sql, params = _HELD_SELECT, []
+        for clause, value in (("d.next_attempt_at <= ?", due_by), ("t.run_id = ?", run_id), ("d.hold = ?", hold)):
+            if value is not None:
+                sql += f" AND {clause}"
+                params.append(float(value) if clause.startswith("d.next") else value)
+        with self._read() as conn:
+            rows = conn.execute(sql + " ORDER BY d.next_attempt_at, d.id", params).fetchall()
+        return [_held_from_row(row) for row in rows]
+
+    def next_release(self) -> float | None:
+        with self._read() as conn:
+            row = conn.execute(f"SELECT min(next_attempt_at) AS at FROM deliveries WHERE status = '{HELD}'").fetchone()
+        return None if row["at"] is None else float(row["at"])
+
+    def _move_held(self, conn: Connection, ids: list[int], status: str, note: str, now: float) -> list[int]:
+        if not ids:
+            return []
+        which, param = self._in("id", sorted(set(ids)))
+        rows = conn.execute(
+            f"UPDATE deliveries SET status = ?, note = ?, next_attempt_at = NULL, updated_at = ?"
+            f" WHERE {which} AND status = '{HELD}' RETURNING id",
+            (status, note, float(now), param),
+        ).fetchall()
+        return sorted(row["id"] for row in rows)
+
+    def release_held(self, delivery_ids: list[int], note: str, now: float) -> list[int]:
+        with self._write() as conn:
+            return self._move_held(conn, delivery_ids, PENDING, note, now)
+
+    def drop_held(self, delivery_ids: list[int], note: str, now: float) -> list[int]:
+        with self._write() as conn:
+            return self._move_held(conn, delivery_ids, DROPPED, note, now)
+
+    def fold_held(self, delivery_ids: list[int], digest: NewTicket, note: str) -> TicketRecord | None:
+        wanted = sorted(set(delivery_ids))
+        try:
+            with self._write() as conn:
+                moved = self._move_held(conn, wanted, FOLDED, note, digest.created_at)
+                if moved != wanted or not self._insert_ticket(conn, digest):
+                    raise _Lost  # another worker folded or released one first: write nothing
+                record = self._ticket(conn, digest.ticket)
+        except _Lost:
+            return None
+        return record
+
+    def record_turn(self, run_id: str, at: float) -> None:
+        with self._write_one() as conn:
+            conn.execute(
+                "INSERT INTO turns (run_id, started_at) VALUES (?, ?) ON CONFLICT (run_id) DO UPDATE"
+                " SET started_at = excluded.started_at WHERE turns.started_at < excluded.started_at",
+                (run_id, float(at)),
+            )
+
+    def turn_started(self, run_id: str) -> float | None:
+        with self._read() as conn:
+            row = conn.execute("SELECT started_at FROM turns WHERE run_id = ?", (run_id,)).fetchone()
+        return None if row is None else float(row["started_at"])
 
     def dump_table(self, table: str) -> list[dict[str, Any]]:
         """Raw rows of a table, for tests and tools (never used on the hot path)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -346,11 +347,21 @@ def test_how_a_ticket_renders_is_kept_with_it(ledger: Ledger) -> None:
     assert ledger.run_tickets("run-1")[0] == ledger.get_ticket("tk-1")
 
 
+def undo_attention_schema(conn: Any) -> None:
+    """Take back migration 6 (the attention rules' columns and table), for tests of older schemas."""
+    conn.execute("DROP INDEX deliveries_held")
+    conn.execute("DROP TABLE turns")
+    conn.execute("ALTER TABLE tickets DROP COLUMN route")
+    for column in ("hold", "note"):
+        conn.execute(f"ALTER TABLE deliveries DROP COLUMN {column}")
+
+
 def test_tickets_written_before_rendering_existed_read_as_markdown(ledger: Ledger) -> None:
     from mcp_push.storage.sql import SqlLedger
 
     assert isinstance(ledger, SqlLedger)
     with ledger._write() as conn:  # back to schema 4, with a ticket as that version wrote it
+        undo_attention_schema(conn)
         for column in ("format", "priority", "url", "source"):
             conn.execute(f"ALTER TABLE tickets DROP COLUMN {column}")
         conn.execute(
