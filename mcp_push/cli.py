@@ -493,7 +493,7 @@ def _cmd_test(settings: Settings, args: argparse.Namespace) -> int:
             continue
         ok = False
         cls = get_channel_class(d.channel)
-        check = ", ".join(s.name for s in cls.settings if s.required) if cls else ""
+        check = ", ".join(cls.variable(s.name) for s in cls.settings if s.required) if cls else ""
         state = "failed" if d.status == FAILED else f"not delivered yet ({d.status})"
         say(f"{d.channel}: {state}: {d.last_error or 'no answer yet'}" + (f" — check {check}" if check else ""))
     return EXIT_OK if ok else EXIT_FAILED
@@ -594,6 +594,11 @@ COMMANDS = {
 }
 
 
+# The commands that write or deliver notifications refuse to start with a bad attention rule
+# (MCP_PUSH_ROUTE_*, MCP_PUSH_QUIET, ...); the others (status, channels, setup) still run.
+RULED_COMMANDS = ("serve", "worker", "send", "ask", "hook")
+
+
 # Libraries whose lines below WARNING name full URLs, credentials included: httpx and httpcore log
 # every request URL at INFO (Telegram's token is in its path), Apprise and urllib3 at DEBUG.
 URL_LOGGERS = ("httpx", "httpcore", "apprise", "urllib3")
@@ -620,6 +625,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging("INFO" if args.verbose else os.environ.get("MCP_PUSH_LOG", "WARNING").upper())
     try:
         settings = load_settings()
+        if args.command in RULED_COMMANDS:
+            from mcp_push.attention.rules import rules_for
+
+            rules_for(settings)  # a bad attention rule: one line naming it, before anything starts
         return COMMANDS[args.command](settings, args)
     except (InputError, ConfigError) as exc:
         say(f"mcp-push: {exc}", err=True)

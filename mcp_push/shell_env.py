@@ -54,11 +54,11 @@ def enabled(env: Mapping[str, str]) -> bool:
 
 
 def wanted_names() -> frozenset[str]:
-    """The variable names channels declare (from the registry), plus QingLong's extras."""
-    from mcp_push.channels import all_channels
+    """The variable names channels declare (from the registry) with their numbered forms for further
+    accounts (TG_BOT_TOKEN_2 … _9), plus QingLong's extras."""
+    from mcp_push.channels import declared_variables
 
-    names = {s.name for cls in all_channels().values() for s in cls.settings}
-    return frozenset(names | EXTRA_NAMES)
+    return declared_variables() | EXTRA_NAMES
 
 
 def is_wanted(name: str, names: frozenset[str]) -> bool:

@@ -123,3 +123,44 @@ def test_the_floor_venv_installs_exactly_pyproject_lower_bounds() -> None:
         want = tuple(int(part) for part in floor.group(1).split("."))
         got = tuple(int(part) for part in pins.get(name, "0").split("."))
         assert got + (0,) * (3 - len(got)) == want + (0,) * (3 - len(want)), f"{name}: pyproject >= {floor.group(1)}"
+
+
+# A variable a channel reads: self.get("X"), env.get("X"), self.env.get("X"), env["X"], or the same with a
+# module constant (VARIABLE) for the name. Instances read NAME_<n> only for declared names: an undeclared
+# one would be shared by every account (and missing from config.sh.example and the docs).
+_READ = re.compile(
+    r"""(?:\bself|\benv|\bself\.env)(?:\.get\(|\[)\s*(?:["']([A-Z][A-Z0-9_]*)["']|([A-Z][A-Z0-9_]*)\b)"""
+)
+
+
+def _reads(module: object, source: str) -> set[str]:
+    names = set()
+    for literal, constant in _READ.findall(source):
+        value = literal or getattr(module, constant, None)
+        if isinstance(value, str):
+            names.add(value)
+    return names
+
+
+def test_no_channel_module_reads_a_variable_it_does_not_declare() -> None:
+    import importlib
+
+    declared: dict[str, set[str]] = {}
+    for cls in all_channels().values():
+        declared.setdefault(cls.__module__, set()).update(s.name for s in cls.settings)
+    found = {}
+    for module_name, names in declared.items():
+        module = importlib.import_module(module_name)
+        source = Path(module.__file__ or "").read_text()
+        read = _reads(module, source)
+        assert read, f"{module_name}: no variable read found: does the pattern above still match its code?"
+        undeclared = sorted(n for n in read - names if not n.startswith("MCP_PUSH_"))
+        if undeclared:
+            found[module_name] = undeclared
+    assert not found, f"declare these as Settings of their channel (or read them through one): {found}"
+
+
+def test_the_read_pattern_sees_every_form() -> None:
+    module = type("M", (), {"VARIABLE": "FROM_CONSTANT"})
+    source = 'self.get("A_ONE") env.get("B_TWO", "") self.env.get(\'C_THREE\') env["D_FOUR"] env.get(VARIABLE, "")'
+    assert _reads(module, source) == {"A_ONE", "B_TWO", "C_THREE", "D_FOUR", "FROM_CONSTANT"}

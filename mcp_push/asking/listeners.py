@@ -129,11 +129,24 @@ class Context:
             return None
         return cls(self.settings.env, clients=self.clients, origin=self.settings.origin_for(channel_id))
 
+    def two_way(self) -> list[Channel]:
+        """Every enabled instance of a channel that reads answers (``answers = True``), as a worker builds it."""
+        from mcp_push.channels import channel_instances
+
+        env = self.settings.env
+        found = []
+        for cls in channel_instances(env):
+            channel = self.channel(cls.id) if cls.answers and cls.enabled(env) else None
+            if channel is not None:
+                found.append(channel)
+        return found
+
 
 class Source(Protocol):
     """One place answers arrive: ``lease`` names it across hosts; ``round`` reads once (bounded)."""
 
-    kind: str  # "telegram", "ntfy": for thread names and logs
+    kind: str  # "telegram", "ntfy": the provider
+    name: str  # the channel id it reads for ("telegram:2"): thread names and logs
 
     @property
     def lease(self) -> str: ...
@@ -177,15 +190,15 @@ def run_source(ctx: Context, source: Source) -> None:
                 backoff.reset()
             except DeliveryError as exc:
                 wait = max(backoff.next(), exc.retry_after or 0.0)
-                log.warning("%s: %s; trying again in %.0fs", source.kind, exc.reason, wait)
+                log.warning("%s: %s; trying again in %.0fs", source.name, exc.reason, wait)
                 ctx.stopped.wait(wait)
             except ConfigError as exc:  # the ledger is unusable (home removed, server gone): one line, no traceback
                 wait = backoff.next()
-                log.warning("answer listener %s: %s; trying again in %.0fs", source.kind, exc, wait)
+                log.warning("answer listener %s: %s; trying again in %.0fs", source.name, exc, wait)
                 ctx.stopped.wait(wait)
             except Exception:
                 wait = backoff.next()
-                log.exception("answer listener %s failed; trying again in %.0fs", source.kind, wait)
+                log.exception("answer listener %s failed; trying again in %.0fs", source.name, wait)
                 ctx.stopped.wait(wait)
     finally:
         if held:
@@ -274,14 +287,13 @@ class Listeners:
 
         sources: list[Source] = []
         closers: dict[str, Closer] = {}
-        telegram = self.ctx.channel("telegram")
-        if isinstance(telegram, Telegram):
-            sources.append(TelegramListener(self.ctx, telegram))
-            closers["telegram"] = TelegramCloser(telegram)
-        ntfy = self.ctx.channel("ntfy")
-        if isinstance(ntfy, Ntfy):
-            sources.append(NtfyListener(self.ctx, ntfy))
-            closers["ntfy"] = NtfyCloser(ntfy)
+        for channel in self.ctx.two_way():  # every account: telegram, telegram:2, ntfy, …
+            if isinstance(channel, Telegram):
+                sources.append(TelegramListener(self.ctx, channel))
+                closers[channel.id] = TelegramCloser(channel)
+            elif isinstance(channel, Ntfy):
+                sources.append(NtfyListener(self.ctx, channel))
+                closers[channel.id] = NtfyCloser(channel)
         return sources, closers
 
     def start(self) -> None:
@@ -289,7 +301,7 @@ class Listeners:
         closer = AskCloser(self.ctx, closers)
         self._threads = [threading.Thread(target=self._close_loop, args=(closer,), name="mcp-push-asks", daemon=True)]
         for source in sources:
-            name = f"mcp-push-listen-{source.kind}"
+            name = f"mcp-push-listen-{source.name}"
             self._threads.append(threading.Thread(target=run_source, args=(self.ctx, source), name=name, daemon=True))
         for thread in self._threads:
             thread.start()

@@ -40,6 +40,7 @@ class NtfyListener:
     def __init__(self, ctx: Context, channel: Ntfy):
         self.ctx = ctx
         self.channel = channel
+        self.name = channel.id  # ntfy:2 reads the reply topic of NTFY_URL_2 and NTFY_TOPIC_2
         self._start = ""  # where to read from while no message was ever read (no cursor yet)
 
     @cached_property
@@ -87,8 +88,8 @@ class NtfyListener:
             self.ctx.ledger,
             self.ctx.key,
             token,
-            via="ntfy",
-            by="ntfy",
+            via=self.name,
+            by=self.name,
             now=self.ctx.clock(),
             text=text.strip() or None,
         )

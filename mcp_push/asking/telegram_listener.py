@@ -37,8 +37,10 @@ class TelegramListener:
     def __init__(self, ctx: Context, channel: Telegram):
         self.ctx = ctx
         self.channel = channel
+        self.name = channel.id  # telegram:2 reads TG_BOT_TOKEN_2's updates, answered by TG_USER_ID_2
         self.owner_id = channel.get("TG_USER_ID")
-        self.lease = f"telegram:{short_hash(channel.get('TG_BOT_TOKEN'))}"
+        self.owner_var = channel.variable("TG_USER_ID")
+        self.lease = f"telegram:{short_hash(channel.get('TG_BOT_TOKEN'))}"  # per bot: one poller across hosts
         self.cursor = f"{self.lease}:offset"
         self._failures: dict[int, int] = {}
 
@@ -84,11 +86,11 @@ class TelegramListener:
     def _press(self, query: dict[str, Any]) -> None:
         sender = str((query.get("from") or {}).get("id", ""))
         if sender != self.owner_id:
-            log.warning("Telegram: ignored a button press from user %s (not TG_USER_ID)", sender or "?")
+            log.warning("%s: ignored a button press from user %s (not %s)", self.name, sender or "?", self.owner_var)
             self._toast(query, STRANGER_TEXT)
             return
         result = apply_token(
-            self.ctx.ledger, self.ctx.key, str(query.get("data") or ""), via="telegram", by=sender, now=self.ctx.clock()
+            self.ctx.ledger, self.ctx.key, str(query.get("data") or ""), via=self.name, by=sender, now=self.ctx.clock()
         )
         log_answer(log, result, "Telegram", "refused an answer", logging.WARNING)
         self._toast(query, result.message)
@@ -108,9 +110,9 @@ class TelegramListener:
             return  # a message that answers nothing: not ours to read
         sender = str((message.get("from") or {}).get("id", ""))
         if sender != self.owner_id:
-            log.warning("Telegram: ignored a reply from user %s (not TG_USER_ID)", sender or "?")
+            log.warning("%s: ignored a reply from user %s (not %s)", self.name, sender or "?", self.owner_var)
             return
-        delivery = self.ctx.ledger.delivery_by_provider_id("telegram", str(replied["message_id"]))
+        delivery = self.ctx.ledger.delivery_by_provider_id(self.name, str(replied["message_id"]))
         ask = None if delivery is None else self.ctx.ledger.get_ask(delivery.ticket)
         if delivery is None or ask is None:
             return  # a reply to a plain notification
@@ -122,7 +124,7 @@ class TelegramListener:
         result = apply_answer(
             self.ctx.ledger,
             ask.ticket,
-            via="telegram",
+            via=self.name,
             by=sender,
             now=self.ctx.clock(),
             choice=choice,

@@ -1,6 +1,9 @@
 """Channel registry: every module in this package that defines a Channel subclass with an ``id``.
 
-Adding a provider means adding one module; nothing else needs editing.
+Adding a provider means adding one module; nothing else needs editing. ``all_channels`` lists the
+providers (each one's instance 1); the environment decides which further accounts exist
+(``telegram:2`` from ``TG_BOT_TOKEN_2``…, ``apprise:3`` from the third URL): ``channel_instances``,
+``configured_channels`` and ``enabled_ids`` see them, ``get_channel_class`` resolves any id.
 """
 
 from __future__ import annotations
@@ -24,9 +27,13 @@ __all__ = [
     "Receipt",
     "TransientError",
     "all_channels",
+    "channel_instances",
+    "configured_channels",
     "configured_secrets",
+    "declared_variables",
     "enabled_ids",
     "get_channel_class",
+    "known_id",
 ]
 
 _NOT_CHANNELS = {"base", "errors", "redact"}
@@ -34,7 +41,7 @@ _NOT_CHANNELS = {"base", "errors", "redact"}
 
 @cache
 def all_channels() -> dict[str, type[Channel]]:
-    """Every known channel class by id, in id order."""
+    """Every provider's channel class (its instance 1) by id, in id order; no environment needed."""
     found: dict[str, type[Channel]] = {}
     for info in pkgutil.iter_modules(__path__):
         if info.name in _NOT_CHANNELS or info.name.startswith("_"):
@@ -56,17 +63,59 @@ def _natural(channel_id: str) -> list[str | int]:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", channel_id)]
 
 
+@cache
+def _providers() -> dict[str, type[Channel]]:
+    """Instance 1 of every provider by its base id (apprise:1 under "apprise")."""
+    return {cls.base_id: cls for cls in all_channels().values()}
+
+
 def get_channel_class(channel_id: str) -> type[Channel] | None:
-    return all_channels().get(channel_id)
+    """The class of any channel id: a provider's (``telegram``) or one of its instances
+    (``telegram:2``, ``apprise:3``); None for an unknown id or a number out of range."""
+    found = all_channels().get(channel_id)
+    if found is not None:
+        return found
+    base_id, sep, number = channel_id.rpartition(":")
+    base = _providers().get(base_id) if sep else None
+    if base is None or not (number.isascii() and number.isdigit()) or not 1 <= int(number) <= base.max_number:
+        return None
+    cls = base.instance(int(number))
+    return cls if cls.id == channel_id else None  # telegram:1 is "telegram"; telegram:02 is no id
+
+
+def known_id(channel_id: str) -> bool:
+    """Whether ``channel_id`` names a channel (configured or not): what a route may list."""
+    return get_channel_class(channel_id) is not None
+
+
+def channel_instances(env: Mapping[str, str]) -> list[type[Channel]]:
+    """Every provider's instance 1 and the further instances ``env`` sets variables of, in id order."""
+    return [instance for cls in all_channels().values() for instance in cls.instances(env)]
+
+
+def configured_channels(env: Mapping[str, str]) -> list[type[Channel]]:
+    """The instances whose variables ``env`` touches (enabled or incomplete), in id order."""
+    return [cls for cls in channel_instances(env) if cls.touched(env)]
 
 
 def enabled_ids(env: Mapping[str, str]) -> list[str]:
-    """Ids of the channels whose required variables are all set."""
-    return [cid for cid, cls in all_channels().items() if cls.enabled(env)]
+    """Ids of the channel instances whose required variables are all set."""
+    return [cls.id for cls in channel_instances(env) if cls.enabled(env)]
+
+
+@cache
+def declared_variables() -> frozenset[str]:
+    """Every variable a channel may read: each declared setting and its numbered forms (_2 … _9)."""
+    names: set[str] = set()
+    for cls in all_channels().values():
+        for number in range(1, cls.max_number + 1):
+            instance = cls.instance(number)
+            names.update(instance.variable(s.name) for s in cls.settings)
+    return frozenset(names)
 
 
 def configured_secrets(env: Mapping[str, str]) -> list[str]:
-    """Every secret value of every channel the environment touches, as each channel knows them.
+    """Every secret value of every channel instance the environment touches, as each channel knows them.
 
     A channel knows more than its secret settings: the key in a webhook URL's path, the password
     in a proxy URL. Viewers that show provider text (the dashboard) mask with these.
@@ -74,14 +123,13 @@ def configured_secrets(env: Mapping[str, str]) -> list[str]:
     values: list[str] = []
     clients = HttpClients(1.0)  # never used: no channel opens a connection to list its secrets
     try:
-        for cls in all_channels().values():
-            if not cls.touched(env):
-                continue
-            values.extend(env.get(s.name, "") for s in cls.settings if s.secret)
+        for cls in configured_channels(env):
+            scoped = cls.scope(env)
+            values.extend(scoped.get(s.name, "") for s in cls.settings if s.secret)
             try:
                 values.extend(cls(env, clients=clients).secret_values())
             except Exception:  # a half-configured channel still has its secret settings masked
                 continue
     finally:
         clients.close()
-    return [v for v in values if v]
+    return list(dict.fromkeys(v for v in values if v))

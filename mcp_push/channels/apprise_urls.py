@@ -17,7 +17,7 @@ import logging
 import re
 import threading
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import unquote
 
 from mcp_push.channels.base import Channel, Message, Receipt, Setting
@@ -91,17 +91,43 @@ class _ThreadWarnings(logging.Handler):
 
 
 class AppriseChannel(Channel):
-    """One URL of APPRISE_URLS. The registry sees the numbered subclasses below, not this class."""
+    """One URL of APPRISE_URLS: this class is URL 1 (``apprise:1``); ``instance(n)`` is URL ``n``.
 
-    index: ClassVar[int] = 0
+    Its instances are not numbered variables: every one reads APPRISE_URLS, and takes its own URL.
+    """
+
+    id = "apprise:1"
+    base_id = "apprise"
+    max_number = MAX_URLS
     name = "Apprise"
     settings = (Setting(VARIABLE, required=True, secret=True, example="ntfy://my-topic mailto://user:pass@gmail.com"),)
+
+    # --- instances -----------------------------------------------------
+    @classmethod
+    def make_instance(cls, number: int) -> type[Channel]:
+        return type(
+            f"AppriseChannel{number}",
+            (cls,),
+            {
+                "id": f"apprise:{number}",
+                "number": number,
+                "_provider": cls,
+                "__module__": __name__,
+                "__doc__": f"APPRISE_URLS URL {number}.",
+            },
+        )
+
+    @classmethod
+    def instances(cls, env: Mapping[str, str]) -> list[type[Channel]]:
+        """One per URL (up to MAX_URLS), and apprise:1 always, as every provider's instance 1."""
+        count = min(len(apprise_urls(env)), MAX_URLS)
+        return [cls.instance(number) for number in range(1, max(count, 1) + 1)]
 
     # --- configuration -------------------------------------------------
     @classmethod
     def url(cls, env: Mapping[str, str]) -> str | None:
         urls = apprise_urls(env)
-        return urls[cls.index - 1] if 0 < cls.index <= len(urls) else None
+        return urls[cls.number - 1] if cls.number <= len(urls) else None
 
     @classmethod
     def touched(cls, env: Mapping[str, str]) -> bool:
@@ -112,7 +138,7 @@ class AppriseChannel(Channel):
         if cls.url(env) is not None:
             return []
         count = len(apprise_urls(env))
-        return [f"{VARIABLE} (it has {count} URL{'s' if count != 1 else ''}; {cls.id} is URL number {cls.index})"]
+        return [f"{VARIABLE} (it has {count} URL{'s' if count != 1 else ''}; {cls.id} is URL number {cls.number})"]
 
     @classmethod
     def enabled(cls, env: Mapping[str, str]) -> bool:
@@ -125,10 +151,10 @@ class AppriseChannel(Channel):
         if url is None:
             return {}
         count = len(apprise_urls(env))
-        shown = {VARIABLE: f"{scheme_of(url)}://{MASK} (URL {cls.index} of {count})"}
+        shown = {VARIABLE: f"{scheme_of(url)}://{MASK} (URL {cls.number} of {count})"}
         if not apprise_installed():
             shown["apprise"] = f"not installed: {INSTALL_HINT}"
-        if cls.index == MAX_URLS and count > MAX_URLS:
+        if cls.number == MAX_URLS and count > MAX_URLS:
             shown["note"] = f"only the first {MAX_URLS} URLs are used; {count - MAX_URLS} more are ignored"
         return shown
 
@@ -144,7 +170,7 @@ class AppriseChannel(Channel):
     def send(self, message: Message) -> Receipt:
         url = self.url(self.env)
         if url is None:
-            raise PermanentError(f"{VARIABLE} has no URL number {self.index} any more")
+            raise PermanentError(f"{VARIABLE} has no URL number {self.number} any more")
         apprise = load_apprise()
         try:
             asset = apprise.AppriseAsset(async_mode=False)  # send in this thread, so its log lines are ours
@@ -153,7 +179,7 @@ class AppriseChannel(Channel):
         notifier = apprise.Apprise(asset=asset)
         if not notifier.add(url):
             raise PermanentError(
-                f"Apprise does not understand {VARIABLE} URL number {self.index} ({scheme_of(url)}://…): "
+                f"Apprise does not understand {VARIABLE} URL number {self.number} ({scheme_of(url)}://…): "
                 "check it against the Apprise wiki"
             )
         handler = _ThreadWarnings()
@@ -184,17 +210,3 @@ class AppriseChannel(Channel):
                 lines = []
         lines = list(dict.fromkeys(lines or captured))
         return "; ".join(lines)[:500] if lines else "no reason given (Apprise returned False)"
-
-
-def _numbered(index: int) -> type[AppriseChannel]:
-    return type(
-        f"AppriseChannel{index}",
-        (AppriseChannel,),
-        {"id": f"apprise:{index}", "index": index, "__module__": __name__, "__doc__": f"APPRISE_URLS URL {index}."},
-    )
-
-
-# One class per position, so the registry (which scans this module) knows apprise:1 … apprise:MAX_URLS.
-for _index in range(1, MAX_URLS + 1):
-    globals()[f"AppriseChannel{_index}"] = _numbered(_index)
-del _index

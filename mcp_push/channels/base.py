@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from urllib.parse import urlsplit, urlunsplit
@@ -27,6 +28,7 @@ if TYPE_CHECKING:  # httpx loads when a request is made: listing channels and th
     import httpx
 
 TRUNCATION_MARKER = "\n…[truncated]"
+MAX_INSTANCES = 9  # TG_BOT_TOKEN_2 … TG_BOT_TOKEN_9: telegram:2 … telegram:9
 
 
 @dataclass(frozen=True)
@@ -202,8 +204,18 @@ def excerpt(response: httpx.Response, limit: int = 300) -> str:
     return text[:limit] + ("…" if len(text) > limit else "")
 
 
+def origin_variable(channel_id: str) -> str:
+    """The MCP_PUSH_ORIGIN_<ID> variable of a channel id (telegram:2 -> MCP_PUSH_ORIGIN_TELEGRAM_2)."""
+    return "MCP_PUSH_ORIGIN_" + channel_id.upper().replace(":", "_")
+
+
 class Channel(ABC):
-    """A push service. Subclasses declare their metadata and implement ``send``."""
+    """A push service. Subclasses declare their metadata and implement ``send``.
+
+    A class is instance 1 of its provider, configured by the plain variables. ``instance(n)``
+    is account number ``n`` (``telegram:2``): the same class reading ``TG_BOT_TOKEN_2`` and the
+    other ``_2`` forms instead, with no code of the channel's own (see ``NumberedEnv``).
+    """
 
     id: ClassVar[str]
     name: ClassVar[str]
@@ -211,6 +223,17 @@ class Channel(ABC):
     rate_limit: ClassVar[RateLimit | None] = None
     answers: ClassVar[bool] = False  # renders Message.ask as buttons the person presses
     dialect: ClassVar[str] = "plain"  # how the provider reads text (mcp_push.render.DIALECTS)
+    # Instances: ``base_id`` is the provider's id without a number ("telegram" for telegram:2),
+    # ``number`` the account (1: the plain variables), ``max_number`` the highest one there may be.
+    base_id: ClassVar[str]
+    number: ClassVar[int] = 1
+    max_number: ClassVar[int] = MAX_INSTANCES
+    _provider: ClassVar[type[Channel] | None] = None  # instance 1, on the classes ``instance`` makes
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "id" in cls.__dict__ and "base_id" not in cls.__dict__:
+            cls.base_id = cls.id.partition(":")[0]
 
     def __init__(
         self,
@@ -225,6 +248,53 @@ class Channel(ABC):
         self.origin = origin
         self.state: DeliveryState = MemoryState() if state is None else state
         self.redact = Redactor(self.secret_values())
+
+    # --- instances -----------------------------------------------------
+    @classmethod
+    def provider(cls) -> type[Channel]:
+        """Instance 1: the class the registry lists for this provider."""
+        return cls._provider or cls
+
+    @classmethod
+    def instance(cls, number: int) -> type[Channel]:
+        """Account ``number`` of this provider (1: the class itself), made once per process."""
+        base = cls.provider()
+        if not 1 <= number <= base.max_number:
+            raise ValueError(f"{base.base_id} has instances 1 to {base.max_number}, not {number}")
+        if number == 1:
+            return base
+        with _INSTANCES_LOCK:
+            made = _INSTANCES.get((base, number))
+            if made is None:
+                made = _INSTANCES[(base, number)] = base.make_instance(number)
+        return made
+
+    @classmethod
+    def make_instance(cls, number: int) -> type[Channel]:
+        """A new class for account ``number``; ``instance`` caches it. Channels whose accounts are not
+        numbered variables (apprise: URLs of one list) override this and ``instances``."""
+        return _numbered_instance(cls, number)
+
+    @classmethod
+    def instances(cls, env: Mapping[str, str]) -> list[type[Channel]]:
+        """The instances ``env`` may configure: 1 always (as a listing shows it), 2 … 9 when any of
+        their numbered variables is set."""
+        base = cls.provider()
+        found = [base]
+        for number in range(2, base.max_number + 1):
+            if any(env.get(f"{s.name}_{number}", "").strip() for s in base.settings):
+                found.append(base.instance(number))
+        return found
+
+    @classmethod
+    def variable(cls, name: str) -> str:
+        """The variable this instance reads for the declared setting ``name`` (TG_BOT_TOKEN_2)."""
+        return name
+
+    @classmethod
+    def scope(cls, env: Mapping[str, str]) -> Mapping[str, str]:
+        """``env`` as this instance reads it (instance 1: as it is)."""
+        return env
 
     # --- configuration -------------------------------------------------
     @classmethod
@@ -350,7 +420,7 @@ class HttpChannel(Channel):
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise PermanentError(
                 f"{self.name}: the request URL cannot be used ({self.redact(str(exc))}); check the channel's "
-                f"URL settings, and MCP_PUSH_ORIGIN_{self.id.upper()} if it is set"
+                f"URL settings, and {origin_variable(self.id)} if it is set"
             ) from None
         except httpx.TimeoutException as exc:
             raise TransientError(f"{self.name} did not answer in time ({type(exc).__name__})") from None
@@ -358,6 +428,100 @@ class HttpChannel(Channel):
             raise TransientError(
                 f"could not reach {self.name}: {self.redact(str(exc)) or type(exc).__name__}"
             ) from None
+
+
+class NumberedEnv(Mapping[str, str]):
+    """The environment as account ``number`` of a channel reads it: each of the channel's declared
+    ``names`` is read as ``NAME_<number>`` (an unset one is unset: nothing comes from instance 1);
+    every other variable (MCP_PUSH_*, MCP_PUSH_HOME, …) passes through."""
+
+    def __init__(self, env: Mapping[str, str], names: frozenset[str], number: int):
+        self.raw = env
+        self.names = names
+        self.number = number
+
+    def _key(self, name: str) -> str:
+        return f"{name}_{self.number}" if name in self.names else name
+
+    def __getitem__(self, name: str) -> str:
+        return self.raw[self._key(name)]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._key(name) in self.raw
+
+    def __iter__(self) -> Iterator[str]:
+        for name in self.raw:
+            if name not in self.names:
+                yield name
+        for name in sorted(self.names):
+            if f"{name}_{self.number}" in self.raw:
+                yield name
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+_INSTANCES: dict[tuple[type[Channel], int], type[Channel]] = {}
+_INSTANCES_LOCK = threading.Lock()
+
+
+def _numbered_instance(base: type[Channel], number: int) -> type[Channel]:
+    """Account ``number`` of ``base``: every way in (the configuration classmethods, the constructor)
+    sees a ``NumberedEnv``; the names it reports (missing, shown settings, errors) carry the suffix."""
+    names = frozenset(s.name for s in base.settings)
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![A-Za-z0-9_])({alternatives})(?![A-Za-z0-9_])") if names else None
+
+    def rename(text: str) -> str:
+        return pattern.sub(lambda m: f"{m.group(1)}_{number}", text) if pattern else text
+
+    class Instance(base):  # type: ignore[valid-type,misc]
+        id = f"{base.base_id}:{number}"
+        base_id = base.base_id
+        _provider = base
+
+        @classmethod
+        def variable(cls, name: str) -> str:
+            return f"{name}_{number}" if name in names else name
+
+        @classmethod
+        def scope(cls, env: Mapping[str, str]) -> Mapping[str, str]:
+            if isinstance(env, NumberedEnv) and env.names == names and env.number == number:
+                return env  # already this instance's view (a classmethod calling another)
+            return NumberedEnv(env, names, number)
+
+        @classmethod
+        def missing(cls, env: Mapping[str, str]) -> list[str]:
+            return [rename(name) for name in super().missing(cls.scope(env))]
+
+        @classmethod
+        def touched(cls, env: Mapping[str, str]) -> bool:
+            return super().touched(cls.scope(env))
+
+        @classmethod
+        def enabled(cls, env: Mapping[str, str]) -> bool:
+            return super().enabled(cls.scope(env))
+
+        @classmethod
+        def masked_settings(cls, env: Mapping[str, str]) -> dict[str, str]:
+            return {rename(key): value for key, value in super().masked_settings(cls.scope(env)).items()}
+
+        def __init__(self, env: Mapping[str, str], **kwargs: Any):
+            super().__init__(type(self).scope(env), **kwargs)
+
+        def send(self, message: Message) -> Receipt:
+            try:
+                return super().send(message)
+            except DeliveryError as exc:  # "check TG_BOT_TOKEN" means TG_BOT_TOKEN_2 here
+                exc.reason = rename(exc.reason)
+                exc.args = (exc.reason, *exc.args[1:])
+                raise
+
+    Instance.number = number
+    Instance.__name__ = Instance.__qualname__ = f"{base.__name__}{number}"
+    Instance.__module__ = base.__module__
+    Instance.__doc__ = f"{base.name}, account {number}: the {base.base_id} settings with the suffix _{number}."
+    return Instance
 
 
 def _wire_headers(headers: Mapping[str, str]) -> dict[str, str | bytes]:

@@ -28,6 +28,7 @@ from mcp_push.channels.base import (
     Setting,
     code_error,
     json_body,
+    short_hash,
     with_origin,
 )
 from mcp_push.channels.errors import PermanentError, TransientError
@@ -60,12 +61,13 @@ class Telegram(HttpChannel):
         Setting("TG_PROXY_PORT", example="7890"),
         Setting("TG_PROXY_AUTH", secret=True, example="user:password"),
     )
-    rate_limit = RateLimit(1, 1.0)  # about one message a second per chat
+    rate_limit = RateLimit(1, 1.0)  # about one message a second per chat, for each bot
     answers = True
     dialect = "telegram_html"
 
     def rate_key(self) -> str:
-        return f"telegram:{self.get('TG_USER_ID')}"
+        # Per bot and chat: two bots (telegram, telegram:2) writing to one person do not share a bucket.
+        return f"telegram:{short_hash(self.get('TG_BOT_TOKEN'))}:{self.get('TG_USER_ID')}"
 
     def secret_values(self) -> list[str]:
         # TG_PROXY_HOST may be written user:password@host, as QingLong allows.

@@ -123,21 +123,22 @@ def _read(channel: Channel, message: Message) -> Sent:
     from mcp_push.channels.smtp import Smtp  # smtplib stays unloaded until a page shows an e-mail
 
     cid, dialect = channel.id, channel.dialect
+    provider = channel.base_id  # telegram:2 is drawn as telegram is
     if isinstance(channel, Smtp):
         return Sent(cid, "email", "email_html", channel.html(message), message.title)
     if not isinstance(channel, HttpChannel):
         return Sent(cid, "plain", "plain", plain(message), message.title)
     req = channel.request(message)
     payload = _payload(req)
-    if cid == "telegram" and isinstance(payload, dict):
+    if provider == "telegram" and isinstance(payload, dict):
         return Sent(cid, "telegram", "telegram_html" if payload.get("parse_mode") == "HTML" else "plain", payload)
-    if cid == "feishu" and isinstance(payload, dict) and isinstance(payload.get("card"), dict):
+    if provider == "feishu" and isinstance(payload, dict) and isinstance(payload.get("card"), dict):
         return Sent(cid, "feishu", dialect, payload["card"], message.title)
-    if cid == "discord" and isinstance(payload, dict) and payload.get("embeds"):
+    if provider == "discord" and isinstance(payload, dict) and payload.get("embeds"):
         return Sent(cid, "discord", dialect, payload, message.title)
-    if cid == "slack" and isinstance(payload, dict) and payload.get("blocks"):
+    if provider == "slack" and isinstance(payload, dict) and payload.get("blocks"):
         return Sent(cid, "slack", dialect, payload, message.title)
-    if cid == "ntfy":
+    if provider == "ntfy":
         headers = {k: channel.redact(_header_text(v)) or "" for k, v in req.headers.items() if k in NTFY_SHOWN}
         text = req.content.decode("utf-8", "replace") if isinstance(req.content, bytes) else str(req.content or "")
         return Sent(cid, "ntfy", dialect, {"headers": headers, "text": text}, message.title)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from mcp_push.channels import HttpClients, all_channels, enabled_ids, get_channel_class
+from mcp_push.channels import HttpClients, all_channels, channel_instances, enabled_ids, get_channel_class
 from mcp_push.channels.apprise_urls import INSTALL_HINT, MAX_URLS, apprise_urls, secret_pieces
 from mcp_push.errors import InputError
 from mcp_push.notifier import Notifier
@@ -150,8 +150,11 @@ def test_one_channel_per_url_with_numbered_ids() -> None:
     env = {"APPRISE_URLS": "json://one.example/a json://two.example/b"}
     ids = [cid for cid in enabled_ids(env) if cid.startswith("apprise:")]
     assert ids == ["apprise:1", "apprise:2"]
-    known = list(all_channels())
+    assert "apprise:1" in all_channels() and "apprise:2" not in all_channels()  # the provider; URLs make more
+    crowded = {"APPRISE_URLS": " ".join(f"json://h{i}.example/p" for i in range(MAX_URLS + 1))}
+    known = [cls.id for cls in channel_instances(crowded)]
     assert known.index("apprise:2") < known.index("apprise:10")  # natural order
+    assert f"apprise:{MAX_URLS + 1}" not in known and get_channel_class(f"apprise:{MAX_URLS + 1}") is None
     assert get_channel_class("apprise:2").url(env) == "json://two.example/b"  # type: ignore[union-attr]
     assert not get_channel_class("apprise:3").enabled(env)  # type: ignore[union-attr]
     assert enabled_ids({}) == [cid for cid in enabled_ids({}) if not cid.startswith("apprise:")]
