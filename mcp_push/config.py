@@ -305,6 +305,64 @@ SETTINGS: tuple[Knob, ...] = (
         "`off`: messages carry no source line (project · branch · host · agent · session)",
         shown="on",
     ),
+    *(
+        Knob(
+            f"MCP_PUSH_ROUTE_{kind.upper()}",
+            f"where {what} go: a comma list of channel ids (instances such as `telegram:2` too); a call's own "
+            "`channels` wins ([attention.md](attention.md#routes))",
+            shown="every enabled channel",
+        )
+        for kind, what in (
+            ("send", "notifications without an event (`notify_send`, a hook's plain notices)"),
+            ("start", "`start` events"),
+            ("update", "`update` events"),
+            ("end", "`end` events"),
+            ("error", "`error` events"),
+            ("ask", "asks"),
+        )
+    ),
+    Knob(
+        "MCP_PUSH_QUIET",
+        "quiet hours `HH:MM-HH:MM` (may wrap midnight): pushes that are not urgent wait as `held` and come as one "
+        "digest per channel when the window ends ([attention.md](attention.md#quiet-hours))",
+        shown="none",
+    ),
+    Knob("MCP_PUSH_TZ", "the IANA time zone of `MCP_PUSH_QUIET`, e.g. `Europe/Berlin`", shown="the system's zone"),
+    Knob(
+        "MCP_PUSH_QUIET_BYPASS",
+        "comma list of kinds (send, start, update, end, error, ask; or `none`) that go through quiet hours; "
+        "`urgent` messages always do",
+        shown="`error,ask`",
+    ),
+    Knob(
+        "MCP_PUSH_DIGEST_SECONDS",
+        "a run's pushed `start`/`update` events are folded into one message per this many seconds; `0`: off "
+        "([attention.md](attention.md#digest-of-progress))",
+        shown="`0`",
+        minimum=0,
+    ),
+    Knob(
+        "MCP_PUSH_STOP_DELAY",
+        "seconds a hook's turn end (Claude Code `Stop`, `idle_prompt`, Codex and Gemini turn ends) waits; dropped "
+        "if the person submits a prompt meanwhile (`UserPromptSubmit`); `0`: off "
+        "([attention.md](attention.md#not-while-at-the-keyboard))",
+        shown="`0`",
+        minimum=0,
+    ),
+    Knob(
+        "MCP_PUSH_MIN_TURN_SECONDS",
+        "a hook's turn end whose turn (since the recorded `UserPromptSubmit`) lasted less is recorded, not pushed; "
+        "`0`: off ([attention.md](attention.md#only-long-turns))",
+        shown="`60`",
+        minimum=0,
+    ),
+    Knob(
+        "MCP_PUSH_ASK_ESCALATE",
+        "escalation tiers of asks, `;`-separated channel lists with `@seconds` after the first, e.g. "
+        "`telegram; ntfy,smtp @120`: a later tier gets the ask only if it is still unanswered "
+        "([attention.md](attention.md#escalation-of-asks))",
+        shown="none",
+    ),
     Knob("SKIP_PUSH_TITLE", "newline-separated titles that are recorded, not pushed"),
     Knob("HITOKOTO", "`true`: append a hitokoto sentence (1 s cap, skipped if slow)"),
     Knob("APPRISE_URLS", "Apprise URLs, one channel each (`pip install 'mcp-push[apprise]'`)"),
@@ -444,9 +502,16 @@ class Settings:
         return self.home / "queue.sqlite3"
 
     def origin_for(self, channel_id: str) -> str | None:
-        """``MCP_PUSH_ORIGIN_<ID>``: where a channel's API really lives (relay, proxy, fake)."""
-        value = self.env.get(f"MCP_PUSH_ORIGIN_{channel_id.upper()}", "").strip()
-        return value or None
+        """``MCP_PUSH_ORIGIN_<ID>``: where a channel's API really lives (relay, proxy, fake). An
+        instance (``telegram:2``) reads ``MCP_PUSH_ORIGIN_TELEGRAM_2``, else its provider's."""
+        names = [channel_id.upper().replace(":", "_")]
+        if ":" in channel_id:
+            names.append(channel_id.partition(":")[0].upper())
+        for name in names:
+            value = self.env.get(f"MCP_PUSH_ORIGIN_{name}", "").strip()
+            if value:
+                return value
+        return None
 
 
 def default_home(environ: Mapping[str, str]) -> Path:

@@ -23,6 +23,12 @@ What is pushed without waiting:
   session already pushed something in the last ten minutes (usually the Stop that
   preceded it).
 
+The person's turn (``mcp_push.attention``): Claude Code and Codex ``UserPromptSubmit``, Gemini
+``BeforeAgent`` and Codex's ``agent-turn-start`` record that a turn began (``Ledger.record_turn``)
+and drop the session's turn-end pushes still held by MCP_PUSH_STOP_DELAY (the person is back at
+the keyboard). They push nothing and print nothing, and build no channel: they run before every
+prompt. A turn end whose turn lasted less than MCP_PUSH_MIN_TURN_SECONDS is recorded, not pushed.
+
 What waits for the person (``mcp_push.asking.agents`` shapes the question and the decision):
 Claude Code ``PermissionRequest`` and ``PreToolUse`` for ``AskUserQuestion``, Codex
 ``PermissionRequest``, Gemini CLI ``BeforeTool``. The hook writes an ask, makes sure a worker
@@ -79,9 +85,14 @@ SESSION_END_REASONS = {
     "bypass_permissions_disabled": "bypass-permissions mode was disabled",
     "other": "closed",
 }
-CLAUDE_EVENTS = ("Stop", "SubagentStop", "Notification", "PermissionRequest", "SessionEnd")
-GEMINI_EVENTS = ("AfterAgent", "BeforeTool", "Notification")  # BeforeTool waits for the person (asking.agents)
-CODEX_HOOK_EVENTS = ("Stop", "PermissionRequest")  # hooks.json; its `notify` program sends agent-turn-complete
+CLAUDE_EVENTS = ("Stop", "SubagentStop", "Notification", "PermissionRequest", "SessionEnd", "UserPromptSubmit")
+# BeforeTool waits for the person (asking.agents); BeforeAgent is the person's turn.
+GEMINI_EVENTS = ("AfterAgent", "BeforeTool", "Notification", "BeforeAgent")
+# hooks.json; its `notify` program sends agent-turn-complete (and agent-turn-start)
+CODEX_HOOK_EVENTS = ("Stop", "PermissionRequest", "UserPromptSubmit")
+TURN_EVENTS = ("UserPromptSubmit", "BeforeAgent")  # the person submitted a prompt: a turn starts
+CODEX_TURN_START = "agent-turn-start"
+STOP_KINDS = {"finished": "finished", "idle": "idle"}  # notice kind -> attention.plan's stop (held by STOP_DELAY)
 
 
 class HookPayloadError(Exception):
@@ -90,6 +101,16 @@ class HookPayloadError(Exception):
 
 class HookUnsupported(Exception):
     """A readable hook event we do not turn into notifications (exit 1)."""
+
+
+@dataclass(frozen=True)
+class TurnStart:
+    """The person started a turn in ``run_id`` (``event`` names the hook, for the drop note);
+    ``notify``: the payload is also a notification (Codex's agent-turn-start, a ``start`` event)."""
+
+    run_id: str
+    event: str
+    notify: bool = False
 
 
 @dataclass(frozen=True)
@@ -266,6 +287,22 @@ def _claude_notification(p: dict[str, Any], rid: str, project: str, details: dic
     return HookNotice("notice", rid, f"{text} ({project})", details, title=f"🔔 Claude Code · {project}")
 
 
+def turn_start(payload: dict[str, Any]) -> TurnStart | None:
+    """The turn this payload starts (a prompt submitted), or None. Run ids are the ones the same
+    session's turn end gets, so the turn end's held push is found and its length measured."""
+    event = _text(payload.get("hook_event_name"))
+    if event in TURN_EVENTS:
+        cwd = _text(payload.get("cwd")) or os.environ.get("CLAUDE_PROJECT_DIR", "") or os.getcwd()
+        ident = _text(payload.get("session_id")) or project_of(cwd)
+        if is_gemini(payload):
+            return TurnStart(make_run_id("gemini", ident), event)
+        return TurnStart(make_run_id("codex" if is_codex(payload) else "claude", ident), event)
+    if "hook_event_name" not in payload and _text(payload.get("type")) == CODEX_TURN_START:
+        ident = _text(payload.get("thread-id")) or project_of(_text(payload.get("cwd")) or os.getcwd())
+        return TurnStart(make_run_id("codex", ident), CODEX_TURN_START, notify=True)
+    return None
+
+
 def is_codex(payload: dict[str, Any]) -> bool:
     """Codex's hook payloads carry ``turn_id`` and ``model`` (required in its schema); Claude Code's do not."""
     return "turn_id" in payload and "model" in payload and "permission_suggestions" not in payload
@@ -275,7 +312,7 @@ def is_gemini(payload: dict[str, Any]) -> bool:
     """Gemini CLI's events: AfterAgent and BeforeTool are its own names, and every Gemini payload
     carries an ISO ``timestamp`` in its base fields, which Claude Code's and Codex's do not."""
     event = _text(payload.get("hook_event_name"))
-    return event in ("AfterAgent", "BeforeTool") or isinstance(payload.get("timestamp"), str)
+    return event in ("AfterAgent", "BeforeTool", "BeforeAgent") or isinstance(payload.get("timestamp"), str)
 
 
 def _gemini(p: dict[str, Any]) -> HookNotice | None:
@@ -384,6 +421,7 @@ def enqueue(settings: Settings, notice: HookNotice, now: float | None = None) ->
         key = f"{prefix}{int(now // window)}" if window > 0 else None
         notifier = Notifier(runtime)
         origin = hook_source(settings, notice.run_id, notice.details.get("cwd"))
+        stop = STOP_KINDS.get(notice.kind)
         if notice.event is not None:
             receipt = notifier.event(
                 notice.run_id,
@@ -392,10 +430,11 @@ def enqueue(settings: Settings, notice: HookNotice, now: float | None = None) ->
                 data=notice.details or None,
                 idempotency_key=key,
                 origin=origin,
+                stop=stop,
             )
         else:
             receipt = notifier.send(
-                notice.title, notice.content(), run_id=notice.run_id, idempotency_key=key, origin=origin
+                notice.title, notice.content(), run_id=notice.run_id, idempotency_key=key, origin=origin, stop=stop
             )
         if receipt.duplicate:
             return "duplicate"
@@ -403,6 +442,28 @@ def enqueue(settings: Settings, notice: HookNotice, now: float | None = None) ->
             return "recorded"
         ensure_delivery(runtime)
         return "queued"
+    finally:
+        runtime.close()
+
+
+def mark_turn(settings: Settings, turn: TurnStart, now: float | None = None) -> int:
+    """Record the turn and drop the run's held turn-end pushes; return how many were dropped.
+
+    Only the ledger: no channel is built, no worker started (a dropped delivery needs none)."""
+    from mcp_push.attention.rules import rules_for
+    from mcp_push.tasks.runtime import Runtime
+    from mcp_push.views import HOLD_STOP
+
+    now = time.time() if now is None else now
+    runtime = Runtime.open(settings)
+    try:
+        ledger = runtime.ledger
+        ledger.record_turn(turn.run_id, now)
+        held = [h.delivery.id for h in ledger.held(run_id=turn.run_id, hold=HOLD_STOP)]
+        if not held:
+            return 0
+        at = rules_for(settings).clock(now, seconds=True)
+        return len(ledger.drop_held(held, f"dropped: you were back at the keyboard at {at} ({turn.event})", now))
     finally:
         runtime.close()
 
@@ -550,11 +611,27 @@ def run_blocking(settings: Settings, hook: BlockingHook) -> int:
     return EXIT_OK
 
 
+def _run_turn(settings: Settings, turn: TurnStart) -> int:
+    """A prompt was submitted: record it, silently (an agent adds a prompt hook's stdout to the
+    prompt, and Claude Code reads exit 2 as "erase the prompt": trouble is exit 1 and stderr)."""
+    try:
+        mark_turn(settings, turn)
+    except Exception as exc:
+        print(f"mcp-push hook: could not record the turn: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def run_hook(settings: Settings, payload_arg: str | None, stdin: IO[str] | None) -> int:
     """``mcp-push hook [PAYLOAD]``. stdout carries a blocking hook's decision, nothing else; any
     problem is explained on stderr."""
     try:
         payload = read_payload(payload_arg, stdin)
+        turn = turn_start(payload)
+        if turn is not None:
+            code = _run_turn(settings, turn)
+            if not turn.notify or code != EXIT_OK:
+                return code
         try:
             blocking = blocking_for(settings, payload)
         except Exception as exc:  # no decision: the agent's own prompt decides

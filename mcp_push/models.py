@@ -144,3 +144,8 @@ class ChannelsDocument(BaseModel):
     config_file: str | None = None
     hint: str | None = None
     workers_alive: int = Field(default=0, description="Workers with a recent heartbeat (0: none running).")
+    rules: list[str] = Field(
+        default_factory=list,
+        description="The attention rules in force, one line each: routes per kind, quiet hours, digest, "
+        "stop delay, min turn, escalation of asks.",
+    )

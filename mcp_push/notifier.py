@@ -13,6 +13,11 @@ Every notification also says how it is rendered (``format``, ``priority``, ``url
 came from (``source``): a caller's own source wins, else the one its front end worked out
 (``origin``: the MCP server's directory and client, a hook's payload), else this process's
 working directory (mcp_push.render.source).
+
+Where and when it is pushed follows the attention rules (``mcp_push.attention``): a route per
+kind, quiet hours, the progress digest, the stop delay, only long turns, escalation of asks.
+``_attend`` asks ``attention.plan`` and the ticket carries the answer: its route, the deliveries
+written ``held`` until their release time, or the reason it was recorded, not pushed.
 """
 
 from __future__ import annotations
@@ -27,9 +32,12 @@ from functools import cached_property
 from typing import Any
 
 from mcp_push import validation
+from mcp_push.attention.plan import FINISHED, SEND, Plan, plan
+from mcp_push.attention.rules import rules_for
 from mcp_push.channels import all_channels, enabled_ids
 from mcp_push.config import ASK_EVENT
-from mcp_push.errors import InputError
+from mcp_push.errors import ConfigError, InputError
+from mcp_push.render.priority import resolve as resolve_priority
 from mcp_push.render.source import given_source, short_run_id, source_line
 from mcp_push.storage import NewTicket, TicketRecord
 from mcp_push.storage.base import AskRecord, NewAsk, live_worker_count
@@ -39,6 +47,7 @@ from mcp_push.views import (
     ASK_EXPIRED,
     ASK_WAITING,
     FINAL_OVERALL,
+    HELD,
     AskReceipt,
     ChannelsDocument,
     ChannelView,
@@ -142,8 +151,9 @@ class Notifier:
 
     # --- sending ------------------------------------------------------------------
     def _targets(self, requested: list[str] | None) -> list[str]:
+        from mcp_push.channels import get_channel_class  # instances (telegram:2) resolve here
+
         enabled = enabled_ids(self.settings.env)
-        known = all_channels()
         if requested is None:
             if not enabled:
                 raise InputError(
@@ -153,16 +163,47 @@ class Notifier:
                 )
             return enabled
         for cid in requested:
-            if cid not in known:
-                raise InputError(f"unknown channel {cid!r}: known channels are {', '.join(known)}")
+            cls = get_channel_class(cid)
+            if cls is None:
+                raise InputError(
+                    f"unknown channel {cid!r}: known channels are {', '.join(all_channels())}, and a second "
+                    "account of one is <id>:2 … <id>:9 (telegram:2 reads TG_BOT_TOKEN_2 and TG_USER_ID_2)"
+                )
             if cid not in enabled:
-                missing = known[cid].missing(self.settings.env) or [s.name for s in known[cid].settings[:1]]
+                missing = cls.missing(self.settings.env) or [cls.variable(s.name) for s in cls.settings[:1]]
                 raise InputError(f"channel {cid!r} is not configured: set {', '.join(missing)}")
         return requested
 
     def _config_path(self) -> str:
         """The config file this process reads (or would read): where to put channel settings."""
         return str(self.settings.config_file or self.settings.home / "config.sh")
+
+    def _attend(
+        self,
+        kind: str,
+        priority: str | None,
+        requested: list[str] | None,
+        run_id: str,
+        now: float,
+        stop: str | None = None,
+    ) -> Plan:
+        """The attention rules' decision for a notification of ``kind`` (``send``: no event):
+        channels, route, holds, or a reason to record it only. ``stop`` marks a hook's turn end
+        (``finished``) or idle prompt (``idle``)."""
+        enabled = self._targets(requested)  # checks the caller's ids; else every enabled channel
+        rules = rules_for(self.settings)
+        started = self.runtime.ledger.turn_started(run_id) if stop == FINISHED and rules.min_turn else None
+        level = resolve_priority(priority, None if kind == SEND else kind, self.settings.env)
+        return plan(
+            rules,
+            kind=kind,
+            level=level,
+            requested=requested,
+            enabled=enabled,
+            now=now,
+            stop=stop,
+            turn_started=started,
+        )
 
     def send(
         self,
@@ -177,18 +218,33 @@ class Notifier:
         url: Any = None,
         source: Any = None,
         origin: str | None = None,
+        stop: str | None = None,
     ) -> SendReceipt:
         """A plain notification; ``format``/``priority``/``url``/``source`` say how it is rendered and
-        ``origin`` is the source line the front end worked out (see ``_rendering``)."""
+        ``origin`` is the source line the front end worked out (see ``_rendering``); ``stop``: a
+        hook's idle prompt (``idle``), which MCP_PUSH_STOP_DELAY holds."""
         title = validation.required_text("title", title, validation.MAX_TITLE)
         content = validation.required_text("content", content, validation.MAX_CONTENT)
         rid = validation.run_id(run_id) if run_id is not None else new_run_id()
         rendering = self._rendering(format, priority, url, source, origin, None)
-        targets = self._targets(validation.channel_ids(channels))
+        now = time.time()
+        decision = self._attend(SEND, rendering["priority"], validation.channel_ids(channels), rid, now, stop)
         key = validation.idempotency_key(idempotency_key)
         return self._write(
             NewTicket(
-                new_ticket(), rid, title, content, time.time(), tuple(targets), None, None, None, key, **rendering
+                new_ticket(),
+                rid,
+                title,
+                content,
+                now,
+                decision.channels,
+                None,
+                None,
+                decision.reason,
+                key,
+                route=decision.route,
+                holds=decision.holds,
+                **rendering,
             )
         )
 
@@ -208,9 +264,11 @@ class Notifier:
         url: Any = None,
         source: Any = None,
         origin: str | None = None,
+        stop: str | None = None,
     ) -> SendReceipt:
         """An agent event; ``title`` (the CLI's TITLE) replaces the run id in the headline. The
-        link defaults to ``data.artifact_url`` / ``data.url``."""
+        link defaults to ``data.artifact_url`` / ``data.url``. ``stop``: a hook's turn end
+        (``finished``: MCP_PUSH_STOP_DELAY and MCP_PUSH_MIN_TURN_SECONDS apply)."""
         rid = validation.run_id(run_id)
         name = validation.event(event)
         text = validation.required_text("message", message, validation.MAX_CONTENT)
@@ -221,8 +279,11 @@ class Notifier:
         requested = validation.channel_ids(channels)
         key = validation.idempotency_key(idempotency_key)
         subject, content = event_message(rid, name, text, payload, stamp, headline)
+        now = time.time()
+        route, holds = None, {}  # recorded by MCP_PUSH_EVENTS: no route taken
         if name in self.settings.pushed_events:
-            targets, reason = self._targets(requested), None
+            decision = self._attend(name, rendering["priority"], requested, rid, now, stop)
+            targets, reason, route, holds = list(decision.channels), decision.reason, decision.route, decision.holds
         else:
             pushed = ",".join(sorted(self.settings.pushed_events)) or "(none)"
             targets = []
@@ -238,12 +299,14 @@ class Notifier:
                 rid,
                 subject,
                 content,
-                time.time(),
+                now,
                 tuple(targets),
                 name,
                 payload,
                 reason,
                 key,
+                route=route,
+                holds=holds,
                 **rendering,
             )
         )
@@ -259,7 +322,7 @@ class Notifier:
         """Apply the push policies (skip list, run budget, loop guard), then write and enqueue."""
         reason = self._skipped(new.title) if new.channels else None
         if reason:
-            new = replace(new, channels=(), reason=reason)
+            new = replace(new, channels=(), reason=reason, holds={})
         notice = None
         if new.channels:
             new, notice = self._apply_budget(new)
@@ -291,7 +354,10 @@ class Notifier:
         )
 
     def _enqueue(self, record: TicketRecord) -> None:
-        self.runtime.dispatch([d.id for d in record.deliveries])
+        """Hand the deliveries due now to a worker; a held one waits for its release (maintenance)."""
+        due = [d.id for d in record.deliveries if d.status != HELD]
+        if due:
+            self.runtime.dispatch(due)
 
     def _apply_budget(self, new: NewTicket) -> tuple[NewTicket, NewTicket | None]:
         """MCP_PUSH_RUN_BUDGET: past it, a run's notifications are recorded, with one notice pushed."""
@@ -317,7 +383,7 @@ class Notifier:
                 event="notice",
                 source=new.source,
             )
-        return replace(new, channels=(), reason=reason), notice
+        return replace(new, channels=(), reason=reason, holds={}), notice
 
     # --- asking ------------------------------------------------------------------
     def ask(
@@ -356,22 +422,24 @@ class Notifier:
             maximum=validation.MAX_ASK_TIMEOUT,
         )
         rendering = self._rendering(format, priority, url, source, origin, data)
-        targets = self._targets(validation.channel_ids(channels))
+        now = time.time()
+        decision = self._attend(ASK_EVENT, rendering["priority"], validation.channel_ids(channels), rid, now)
         key = validation.idempotency_key(idempotency_key)
         subject, content = ask_message(text, labels, free)
-        now = time.time()
         new = NewTicket(
             new_ticket(),
             rid,
             title or subject,
             content,
             now,
-            tuple(targets),
+            decision.channels,
             ASK_EVENT,
             data,
             None,
             key,
             ask=NewAsk(text, labels, free, now + timeout, kind),
+            route=decision.route,
+            holds=decision.holds,
             **rendering,
         )
         ledger = self.runtime.ledger
@@ -525,16 +593,18 @@ class Notifier:
         return self.status(run_id=ref)
 
     def channels(self) -> ChannelsDocument:
+        from mcp_push.channels import channel_instances  # every account: telegram, telegram:2, …
+
         env = self.settings.env
         views = []
-        for cid, cls in all_channels().items():
+        for cls in channel_instances(env):
             enabled = cls.enabled(env)
             if not enabled and not cls.touched(env):
                 continue
             limit = cls.rate_limit
             views.append(
                 ChannelView(
-                    id=cid,
+                    id=cls.id,
                     name=cls.name,
                     enabled=enabled,
                     settings=cls.masked_settings(env),
@@ -555,4 +625,13 @@ class Notifier:
             config_file=str(self.settings.config_file) if self.settings.config_file else None,
             hint=hint,
             workers_alive=self.workers_alive(),
+            rules=self._rule_lines(),
         )
+
+    def _rule_lines(self) -> list[str]:
+        """The attention rules in force, one line each; a bad one is shown (this listing is where
+        a person looks), though serve, worker, send and hook refuse to start with it."""
+        try:
+            return rules_for(self.settings).lines()
+        except ConfigError as exc:
+            return [f"not in force: {exc}"]

@@ -62,6 +62,8 @@ def specs(target: Target, events: tuple[str, ...] | None = None) -> list[HookSpe
         HookSpec("Notification", "idle_prompt|elicitation_dialog", entry(HOOK_TIMEOUT)),
         HookSpec("PermissionRequest", None, entry(target.blocking_timeout)),
         HookSpec("SessionEnd", None, entry(HOOK_TIMEOUT)),
+        # The person's turn: MCP_PUSH_STOP_DELAY drops a held Stop, MCP_PUSH_MIN_TURN_SECONDS measures turns.
+        HookSpec("UserPromptSubmit", None, entry(HOOK_TIMEOUT)),
         HookSpec("PreToolUse", "AskUserQuestion", entry(target.blocking_timeout)),
     ]
     return [s for s in wanted if s.event in events]

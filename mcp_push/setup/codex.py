@@ -46,11 +46,15 @@ def paths(target: Target) -> tuple[Path, Path]:
 
 
 def specs(target: Target, *, stop: bool = False) -> list[HookSpec]:
-    """PermissionRequest always; Stop only when ``notify`` is another program's (else it would say
-    every turn's end twice: ``notify`` already does)."""
+    """PermissionRequest and UserPromptSubmit (the person's turn, for the attention rules) always;
+    Stop only when ``notify`` is another program's (else it would say every turn's end twice:
+    ``notify`` already does)."""
     command = hook_command(target.exe)
     wanted = [
-        HookSpec("PermissionRequest", None, {"type": "command", "command": command, "timeout": target.blocking_timeout})
+        HookSpec(
+            "PermissionRequest", None, {"type": "command", "command": command, "timeout": target.blocking_timeout}
+        ),
+        HookSpec("UserPromptSubmit", None, {"type": "command", "command": command, "timeout": HOOK_TIMEOUT}),
     ]
     if stop:
         wanted.append(HookSpec("Stop", None, {"type": "command", "command": command, "timeout": HOOK_TIMEOUT}))

@@ -1,7 +1,7 @@
 """Gemini CLI: ``mcpServers`` and ``hooks`` in ``~/.gemini/settings.json`` (or the project's ``.gemini/``).
 
 Hooks are installed for the Gemini CLI events this mcp-push's ``hook`` reads (``hook_events``:
-among AfterAgent, BeforeTool and Notification); Gemini counts hook timeouts in milliseconds.
+among AfterAgent, BeforeTool, Notification and BeforeAgent); Gemini counts hook timeouts in milliseconds.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ def specs(target: Target, events: tuple[str, ...] | None = None) -> list[HookSpe
         HookSpec("AfterAgent", None, entry(HOOK_TIMEOUT)),
         HookSpec("BeforeTool", CONFIRMED_TOOLS, entry(target.blocking_timeout)),
         HookSpec("Notification", None, entry(HOOK_TIMEOUT)),
+        HookSpec("BeforeAgent", None, entry(HOOK_TIMEOUT)),  # the person's turn (attention rules)
     ]
     return [s for s in wanted if s.event in events]
 
@@ -76,7 +77,8 @@ def plan(target: Target, *, uninstall: bool = False, events: tuple[str, ...] | N
             install_hooks(data, hooks)
 
     result.edits.append(json_edit(settings_file, change, drop_if_empty=True))
-    skipped = [s.event for s in specs(target, ("AfterAgent", "BeforeTool", "Notification")) if s not in hooks]
+    every = ("AfterAgent", "BeforeTool", "Notification", "BeforeAgent")
+    skipped = [s.event for s in specs(target, every) if s not in hooks]
     if not uninstall and skipped:
         result.notes.append(
             f"Gemini CLI {', '.join(skipped)} not installed: this mcp-push's `hook` does not read "
