@@ -14,8 +14,8 @@ from pydantic import BaseModel, Field
 
 from mcp_push.views import FINAL_OVERALL, as_dict
 
-DeliveryStatus = Literal["pending", "in_flight", "retrying", "delivered", "failed"]
-OverallStatus = Literal["recorded", "queued", "delivering", "success", "partial_success", "error"]
+DeliveryStatus = Literal["pending", "in_flight", "retrying", "delivered", "failed", "held", "folded", "dropped"]
+OverallStatus = Literal["recorded", "queued", "held", "delivering", "success", "partial_success", "error"]
 AskStatus = Literal["waiting", "answered", "expired", "cancelled"]
 
 M = TypeVar("M", bound=BaseModel)
@@ -36,6 +36,15 @@ class DeliveryView(BaseModel):
     next_attempt_at: str | None = Field(default=None, description="When a retrying delivery is tried again.")
     provider_id: str | None = Field(
         default=None, description="The provider's id for the sent message (Telegram message id, ntfy id...)."
+    )
+    hold: str | None = Field(
+        default=None, description="The attention rule that held it: quiet, digest, stop or escalate."
+    )
+    held_until: str | None = Field(default=None, description="When a held delivery is released.")
+    note: str | None = Field(
+        default=None,
+        description="What an attention rule did: held until, folded into digest X, dropped because the person "
+        "came back, escalated at T.",
     )
 
 
@@ -62,6 +71,9 @@ class TicketView(BaseModel):
     created_at: str
     status: OverallStatus
     reason: str | None = Field(default=None, description="Why nothing was pushed, for recorded tickets.")
+    route: str | None = Field(
+        default=None, description="How its channels were chosen: MCP_PUSH_ROUTE_<KIND>, channels argument, ..."
+    )
     deliveries: list[DeliveryView]
     ask: AskView | None = Field(default=None, description="The question and its answer, for an ask ticket.")
 
@@ -94,6 +106,10 @@ class SendReceipt(BaseModel):
     channels: list[str]
     reason: str | None = None
     duplicate: bool = Field(default=False, description="True when the idempotency key matched an earlier ticket.")
+    route: str | None = Field(default=None, description="How the channels were chosen (attention rules).")
+    held: list[str] = Field(
+        default_factory=list, description="Channels held by an attention rule, each with its note (until when, why)."
+    )
 
 
 class AskReceipt(BaseModel):

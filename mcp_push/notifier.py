@@ -351,6 +351,8 @@ class Notifier:
             channels=[d.channel for d in record.deliveries],
             reason=reason,
             duplicate=not created,
+            route=record.route,
+            held=[f"{d.channel}: {d.note}" for d in record.deliveries if d.status == HELD and d.note],
         )
 
     def _enqueue(self, record: TicketRecord) -> None:

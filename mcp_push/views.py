@@ -177,6 +177,8 @@ class SendReceipt:
     channels: list[str]
     reason: str | None = None
     duplicate: bool = False  # the idempotency key (or the loop guard) matched an earlier ticket
+    route: str | None = None  # how the channels were chosen (attention rules)
+    held: list[str] = field(default_factory=list)  # "ntfy: held for quiet hours until 08:00 …"
 
 
 @dataclass
@@ -323,6 +325,8 @@ def receipt_text(r: SendReceipt) -> str:
         head = f"Queued ticket {r.ticket} for run {r.run_id} to {', '.join(r.channels)}."
     else:
         head = f"Recorded ticket {r.ticket} for run {r.run_id} (not pushed: {r.reason})."
+    if r.held and not r.duplicate:
+        head += " Held: " + "; ".join(r.held) + "."
     return f"{head} Delivery runs in the background; notify_status(ticket='{r.ticket}') shows the outcome."
 
 
@@ -335,12 +339,14 @@ def status_text(doc: StatusDocument) -> str:
         lines.append(
             f"- {t.ticket} [{t.event or 'send'}] {printable(t.title)!r}: {t.status}"
             + (f" ({t.reason})" if t.reason else "")
+            + (f" via {t.route}" if t.route else "")
         )
         if t.ask is not None:
             lines.append(f"    ask: {ask_line(t.ask)}")
         for d in t.deliveries:
             tail = f" - {d.last_error}" if d.last_error and d.status != DELIVERED else ""
-            lines.append(f"    {d.channel}: {d.status}, {d.attempts} attempt(s){tail}")
+            note = f" [{d.note}]" if d.note else ""  # what an attention rule did: held until, folded into, dropped
+            lines.append(f"    {d.channel}: {d.status}, {d.attempts} attempt(s){tail}{note}")
     if doc.workers_alive == 0 and not doc.final:
         lines.append("No worker is running: deliveries wait until `mcp-push worker` (or serve/send) starts one.")
     return "\n".join(lines)

@@ -6,6 +6,8 @@ import dataclasses
 import json
 from typing import get_args
 
+import pytest
+
 from mcp_push import models, views
 from mcp_push.storage.base import Delivery, TicketRecord
 
@@ -24,7 +26,23 @@ def test_the_models_spell_the_vocabulary_of_the_views() -> None:
     assert get_args(models.DeliveryStatus) == views.DELIVERY_STATUSES
     assert get_args(models.OverallStatus) == views.OVERALL_STATUSES
     assert get_args(models.AskStatus) == views.ASK_STATUSES
-    assert set(views.OPEN) | {views.IN_FLIGHT} | set(views.SETTLED) == set(views.DELIVERY_STATUSES)
+    assert set(views.OPEN) | {views.IN_FLIGHT, views.HELD} | set(views.SETTLED) == set(views.DELIVERY_STATUSES)
+
+
+@pytest.mark.parametrize(
+    ("statuses", "overall"),
+    [
+        (["held", "held"], "held"),  # every channel waits for an attention rule's release
+        (["held", "pending"], "queued"),
+        (["held", "delivered"], "delivering"),
+        (["folded", "delivered"], "success"),  # a folded one went out in its digest
+        (["dropped", "delivered"], "success"),  # a dropped one was not needed
+        (["dropped"], "recorded"),
+        (["dropped", "failed"], "error"),
+    ],
+)
+def test_the_attention_statuses_roll_up(statuses: list[str], overall: str) -> None:
+    assert views.rollup(statuses) == overall
 
 
 def test_each_document_and_its_model_have_the_same_fields_in_the_same_order() -> None:

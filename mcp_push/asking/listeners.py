@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Protocol
 from mcp_push.asking.answers import ACCEPTED, INVALID, AnswerResult
 from mcp_push.errors import ConfigError
 from mcp_push.storage.base import AskRecord, Ledger, TicketRecord
+from mcp_push.views import SETTLED
 
 if TYPE_CHECKING:
     from mcp_push.asking.tokens import AnswerKey
@@ -243,7 +244,7 @@ class AskCloser:
         if ticket is None:
             ledger.mark_ask_closed(ask.ticket, now)
             return
-        in_flight = [d for d in ticket.deliveries if d.status not in ("delivered", "failed")]
+        in_flight = [d for d in ticket.deliveries if d.status not in SETTLED]  # a dropped tier is settled
         if in_flight and ended_for < SETTLE_WAIT:
             return  # a message still on its way would keep live buttons: close once it is sent
         retry = False

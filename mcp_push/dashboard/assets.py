@@ -141,6 +141,7 @@ ol.runs { list-style: none; margin: 0 -8px; padding: 0; }
 .ticket .meta { margin-left: auto; color: var(--faint); font-size: 12px; white-space: nowrap; }
 .event { font: 600 10.5px var(--mono); text-transform: uppercase; letter-spacing: .05em; color: var(--muted);
   border: 1px solid var(--line); border-radius: 4px; padding: 0 5px; }
+.rule, .route { margin: 4px 0; color: var(--grey-ink); font-size: 12px; }
 .reason { margin: 8px 0 6px; padding: 6px 10px; border-radius: 6px; background: var(--grey-bg); color: var(--grey-ink);
   font-size: 12.5px; }
 ul.deliveries { list-style: none; margin: 8px 0 0; padding: 0; }

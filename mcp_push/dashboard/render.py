@@ -38,6 +38,10 @@ TONE = {
     "retrying": "amber",
     "delivered": "green",
     "failed": "red",
+    # the attention rules: waiting for a release time, carried by a digest, not needed
+    "held": "blue",
+    "folded": "green",
+    "dropped": "grey",
 }
 LABEL = {"partial_success": "partial success", "in_flight": "in flight"}
 OUTCOME_LABEL = {"rate_limited": "rate limited"}
@@ -295,6 +299,15 @@ def sent_panel(message: Message, channel: str, view: View, *, open_: bool) -> st
     return panel(sent, f"{message.ticket}/{channel}", open_=open_, allow_styles=view.allow_styles)
 
 
+def rule_note(line: DeliveryLine, view: View) -> str:
+    """What an attention rule did with this delivery: held until, folded into, dropped, escalated."""
+    d = line.view
+    if not d.note:
+        return ""
+    until = f' <span class="until">until {view.e(d.held_until)}</span>' if d.held_until else ""
+    return f'<p class="rule" data-hold="{esc(d.hold or "")}">{view.e(d.note)}{until}</p>'
+
+
 def delivery_item(
     line: DeliveryLine, now: float, view: View, message: Message | None = None, *, open_: bool = False
 ) -> str:
@@ -304,7 +317,7 @@ def delivery_item(
     return (
         f'<li class="delivery" data-channel="{view.e(line.view.channel)}" data-status="{esc(line.view.status)}">'
         f'<div class="who"><span class="chan">{view.e(line.view.channel)}</span>{pill(line.view.status)}'
-        f'<span class="count">{count}</span></div>'
+        f'<span class="count">{count}</span></div>{rule_note(line, view)}'
         f"{timeline(line, now, view)}{reasons(line, view)}{sent}</li>"
     )
 
@@ -317,6 +330,8 @@ def ticket_card(card: TicketCard, now: float, view: View, *, preview: bool = Fal
     reason = f'<p class="reason">Recorded, not pushed: {view.e(t.reason)}</p>' if t.reason else ""
     if not card.deliveries and not t.reason:
         reason = '<p class="reason">Recorded only: no channel was asked to deliver it.</p>'
+    if t.route:
+        reason += f'<p class="route">Route: {view.e(t.route)}</p>'
     deliveries = "".join(delivery_item(line, now, view, message, open_=newest) for line in card.deliveries)
     body = f'<ul class="deliveries">{deliveries}</ul>' if deliveries else ""
     return (

@@ -1,4 +1,5 @@
-"""What a worker does besides delivering: heartbeats, the sweep, retention, and noticing a drain is done.
+"""What a worker does besides delivering: heartbeats, the sweep, releasing what the attention
+rules held, retention, and noticing a drain is done.
 
 The ledger is the truth and the queue only transport, so the queue is rebuilt from the ledger
 here: at start (deliveries that producers committed while no worker listened) and every
@@ -65,6 +66,22 @@ def _enqueue(runtime: Runtime, ids: list[int], now: float) -> None:
     runtime.ledger.mark_enqueued(ids, now)
 
 
+def release(runtime: Runtime) -> list[int]:
+    """The attention rules' held deliveries whose time has come: released, folded into digests
+    or dropped (``attention.release``), and what became pending enqueued. Cheap when nothing is
+    due: one indexed read of the earliest release time."""
+    now = time.time()
+    at = runtime.ledger.next_release()
+    if at is None or at > now:
+        return []
+    from mcp_push.attention.release import release_due
+    from mcp_push.attention.rules import rules_for
+
+    pending = release_due(runtime.ledger, rules_for(runtime.settings), now)
+    _enqueue(runtime, pending, now)
+    return pending
+
+
 def purge(runtime: Runtime) -> int:
     """Retention: drop settled notifications older than MCP_PUSH_RETENTION_DAYS (daily)."""
     days = runtime.settings.retention_days
@@ -97,6 +114,7 @@ class Maintenance:
     def _first_round(self) -> bool:
         try:
             catch_up(self.runtime, drain=self.drain)
+            release(self.runtime)
             purge(self.runtime)
             return True
         except Exception as exc:  # the next round tries again (a locked or unreachable database)
@@ -124,6 +142,7 @@ class Maintenance:
                 if now - last_sweep >= settings.sweep_seconds:
                     sweep(self.runtime)
                     last_sweep = now
+                release(self.runtime)
                 if now - last_purge >= PURGE_EVERY:
                     purge(self.runtime)
                     last_purge = now
