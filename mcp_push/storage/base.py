@@ -270,7 +270,8 @@ class Ledger(ABC):
 
     @abstractmethod
     def oldest_unfinished(self) -> float | None:
-        """When the oldest delivery not yet delivered or failed was created (or requeued); None if none."""
+        """When the oldest delivery still to be sent was created (or requeued); None if none. One held by
+        an attention rule is not counted: it waits by design (this is the age of a stuck backlog)."""
 
     @abstractmethod
     def attempts(self, ticket: str) -> list[Attempt]:

@@ -475,7 +475,8 @@ class SqlLedger(Ledger):
     def oldest_unfinished(self) -> float | None:
         with self._read() as conn:
             row = conn.execute(
-                f"SELECT min(coalesce(requeued_at, created_at)) AS t FROM deliveries WHERE status NOT IN {_SETTLED}"
+                "SELECT min(coalesce(requeued_at, created_at)) AS t FROM deliveries"
+                f" WHERE status NOT IN {_SETTLED} AND status != '{HELD}'"  # a held one waits by design
             ).fetchone()
         return None if row is None or row["t"] is None else float(row["t"])
 
