@@ -6,7 +6,8 @@ send each digest once and no held push twice. What a due hold becomes:
 
 - ``quiet``: at the end of quiet hours each channel gets one digest ticket ("🌙 4
   notifications while you were away"), its lines the held notifications' time, title, kind and
-  source line; the held deliveries are settled ``folded`` into it. A lone one is sent as itself.
+  source line; the held deliveries are settled ``folded`` into it. A lone one is sent as itself,
+  and so is a held ask (its buttons must reach the person).
 - ``digest``: a run's held ``start``/``update`` events on one channel are folded into one
   message when the first of them is due (at most one per MCP_PUSH_DIGEST_SECONDS).
 - ``stop``: the person did not come back within MCP_PUSH_STOP_DELAY: sent.
@@ -24,6 +25,7 @@ from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from mcp_push.attention.rules import DIGEST, QUIET, STOP_DELAY, Rules
+from mcp_push.config import ASK_EVENT
 from mcp_push.storage.base import HeldDelivery, Ledger, NewTicket
 from mcp_push.views import ASK_WAITING, HOLD_DIGEST, HOLD_ESCALATE, HOLD_QUIET, HOLD_STOP
 
@@ -65,7 +67,10 @@ def _quiet(ledger: Ledger, rules: Rules, items: list[HeldDelivery], now: float, 
     """One digest per channel of what quiet hours held; a lone notification goes as itself."""
     pending: list[int] = []
     at = rules.clock(now)
-    for channel, group in _by(items, lambda i: i.delivery.channel).items():
+    asks = [i.delivery.id for i in items if i.event == ASK_EVENT]  # its buttons must stay: never a digest line
+    if asks:
+        pending += ledger.release_held(asks, f"sent at {at}, the end of quiet hours", now)
+    for channel, group in _by([i for i in items if i.event != ASK_EVENT], lambda i: i.delivery.channel).items():
         if len(group) == 1:
             pending += ledger.release_held([group[0].delivery.id], f"sent at {at}, the end of quiet hours", now)
             continue

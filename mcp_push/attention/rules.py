@@ -163,15 +163,21 @@ def rules_for(settings: Settings) -> Rules:
     return rules
 
 
+def _seconds_or_none(text: str) -> float | None:
+    """A finite, non-negative number of seconds, or None."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
 def _seconds(env: Mapping[str, str], var: str, default: float) -> float:
     raw = env.get(var, "").strip()
     if not raw:
         return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0:
+    value = _seconds_or_none(raw)
+    if value is None:
         raise ConfigError(
             f"{var}={raw[:40]!r} is not a number of seconds; set it to e.g. {default or 60:g} (0 turns it off) "
             "or unset it"
@@ -338,14 +344,12 @@ def _tier(part: str, number: int, env: Mapping[str, str]) -> Tier:
     names, delay_text = (found.group(1), found.group(2)) if found else (part, "")
     delay = 0.0
     if found:
-        try:
-            delay = float(delay_text)
-        except ValueError:
-            delay = math.nan
-        if not math.isfinite(delay) or delay < 0:
+        parsed = _seconds_or_none(delay_text)
+        if parsed is None:
             raise ConfigError(
                 f"{ESCALATE}{where}: @{delay_text[:20]!r} is not a number of seconds; write e.g. 'ntfy @120'"
             )
+        delay = parsed
     if not _words(names):
         raise ConfigError(f"{ESCALATE}{where} is empty: give each tier its channels, e.g. 'telegram; ntfy,smtp @120'")
     if number == 1 and delay:

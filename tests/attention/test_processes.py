@@ -168,6 +168,15 @@ def test_a_stop_followed_by_a_prompt_pushes_nothing_and_a_stop_alone_pushes_once
 # --- escalation of asks ------------------------------------------------------------------------------
 
 
+def escalating_ask(
+    tmp_path: Path, telegram: FakeTelegram, ntfy: FakeNtfy, tiers: str
+) -> tuple[Path, subprocess.Popen[str], int]:
+    """``mcp-push ask --wait`` with MCP_PUSH_ASK_ESCALATE=``tiers``; returns once tier 1 (telegram) has it."""
+    home = tmp_path / "home"
+    asking = ask(server_env(home, {**two_way_env(home, telegram, ntfy), "MCP_PUSH_ASK_ESCALATE": tiers}))
+    return home, asking, telegram.wait_message(timeout=30)
+
+
 def ask(env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "mcp_push", "ask", "Deploy to prod?", "--choice", "Deploy", "--choice", "Wait",
@@ -189,10 +198,7 @@ def answer_of(asking: subprocess.Popen[str]) -> dict[str, Any]:
 def test_an_unanswered_ask_reaches_tier_two_and_its_answer_edits_tier_one(
     tmp_path: Path, telegram: FakeTelegram, ntfy: FakeNtfy
 ) -> None:
-    home = tmp_path / "home"
-    env = server_env(home, {**two_way_env(home, telegram, ntfy), "MCP_PUSH_ASK_ESCALATE": "telegram; ntfy @2"})
-    asking = ask(env)
-    message = telegram.wait_message(timeout=30)
+    home, asking, message = escalating_ask(tmp_path, telegram, ntfy, "telegram; ntfy @2")
     tier2 = ntfy.wait_message(timeout=30)  # nobody answered on telegram: two seconds later, ntfy
     assert [a["label"] for a in tier2["actions"]] == ["Deploy", "Wait"]
     ntfy.press(tier2["id"], "Wait")
@@ -208,10 +214,7 @@ def test_an_unanswered_ask_reaches_tier_two_and_its_answer_edits_tier_one(
 def test_an_ask_answered_on_tier_one_in_time_never_reaches_tier_two(
     tmp_path: Path, telegram: FakeTelegram, ntfy: FakeNtfy
 ) -> None:
-    home = tmp_path / "home"
-    env = server_env(home, {**two_way_env(home, telegram, ntfy), "MCP_PUSH_ASK_ESCALATE": "telegram; ntfy @600"})
-    asking = ask(env)
-    message = telegram.wait_message(timeout=30)
+    home, asking, message = escalating_ask(tmp_path, telegram, ntfy, "telegram; ntfy @600")
     query = telegram.press(message, "Deploy")
     assert telegram.wait_callback_answer(query, timeout=30) == "Answered: Deploy."
     assert answer_of(asking)["answer"] == "Deploy"

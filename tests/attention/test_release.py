@@ -232,3 +232,16 @@ def test_a_tier_left_held_after_its_ask_ended_is_dropped_at_release(ledger: Sqli
     assert fresh is not None
     tier = next(d for d in fresh.deliveries if d.channel == "ntfy")
     assert (tier.status, tier.note) == (DROPPED, "not sent: the ask was expired before this tier was due")
+
+
+def test_an_ask_held_by_quiet_hours_is_sent_as_itself_never_a_digest_line(ledger: SqliteLedger) -> None:
+    """With ``ask`` taken out of the bypass, a held ask keeps its buttons: it is not folded."""
+    found = rules(MCP_PUSH_QUIET="22:00-08:00", MCP_PUSH_QUIET_BYPASS="error")
+    asked = write(ledger, found, kind="ask", at=NIGHT, channels=("ntfy",))
+    write(ledger, found, at=NIGHT + 60, channels=("ntfy",))
+    write(ledger, found, at=NIGHT + 120, channels=("ntfy",))
+    assert set(statuses(ledger, asked).values()) == {HELD}
+    pending = release_due(ledger, found, MORNING)
+    assert asked.deliveries[0].id in pending and len(pending) == 2  # the ask, and one digest of the other two
+    (digest,) = tickets_of(ledger, "digest-20260702-0800")
+    assert digest.title == "🌙 2 notifications while you were away" and "Deploy?" not in digest.content
