@@ -21,7 +21,8 @@ from starlette.testclient import TestClient
 
 from mcp_push.dashboard import create_dashboard_app
 from mcp_push.dashboard.fmt import ago, duration
-from mcp_push.storage import SqliteLedger
+from mcp_push.storage import NewTicket, SqliteLedger
+from mcp_push.storage.base import Hold
 from mcp_push.tasks.runtime import Runtime
 from tests.dashboard import browser, sample
 from tests.dashboard.dom import Node, deliveries, outcomes, parse, run_statuses, selected_run, tile
@@ -138,6 +139,25 @@ def test_a_long_retry_story_is_folded_and_ends_with_the_final_reason(client: Tes
     assert "wait 30 min" in gotify.text
     assert f"final {final}" in gotify.text
     assert "#10 transient HTTP 503" in gotify.text and "earlier errors not shown" in gotify.text
+
+
+def test_the_attention_rules_show_route_held_until_and_what_became_of_each_delivery(
+    client: TestClient, runtime: Runtime
+):
+    now = time.time()
+    night = Hold("quiet", now + 3600, "held for quiet hours until 08:00 Europe/Berlin (MCP_PUSH_QUIET=22:00-08:00)")
+    new = NewTicket("tk-night", "night", "Build finished", "green", now, ("ntfy", "telegram"), "end",
+                    route="MCP_PUSH_ROUTE_END", holds={"ntfy": night, "telegram": night})  # fmt: skip
+    record, _ = runtime.ledger.create_ticket(new)
+    telegram = next(d.id for d in record.deliveries if d.channel == "telegram")
+    runtime.ledger.drop_held([telegram], "dropped: you were back at the keyboard at 23:10:04 (UserPromptSubmit)", now)
+    page = get_page(client, "night")
+    assert "Route: MCP_PUSH_ROUTE_END" in selected_run(page).text
+    shown = deliveries(page)
+    ntfy, dropped = shown["ntfy"][0], shown["telegram"][0]
+    assert ntfy.attrs["data-status"] == "held" and ntfy.find(cls="rule").attrs["data-hold"] == "quiet"
+    assert "held for quiet hours until 08:00" in ntfy.text and "until 20" in ntfy.text  # held_until, ISO
+    assert dropped.attrs["data-status"] == "dropped" and "you were back at the keyboard" in dropped.text
 
 
 def test_in_flight_and_recorded_runs(client: TestClient, data: Sample):
