@@ -127,7 +127,10 @@ def escalation_text(tiers: tuple[Tier, ...]) -> str:
 
 def load_rules(env: Mapping[str, str]) -> Rules:
     """Parse and check every attention variable of ``env``; raise ConfigError naming the bad one."""
-    zone, zone_name = _zone(env)
+    # The zone serves only the rules that read a clock; without one, no zone database is opened
+    # (every hook and `send` reads the rules).
+    clocked = any(env.get(var, "").strip() for var in (TZ, QUIET, DIGEST, STOP_DELAY, ESCALATE))
+    zone, zone_name = _zone(env) if clocked else (dt.UTC, "UTC")
     routes = _routes(env)
     escalation = _escalation(env)
     if escalation and "ask" in routes:
