@@ -504,14 +504,19 @@ class Settings:
     def origin_for(self, channel_id: str) -> str | None:
         """``MCP_PUSH_ORIGIN_<ID>``: where a channel's API really lives (relay, proxy, fake). An
         instance (``telegram:2``) reads ``MCP_PUSH_ORIGIN_TELEGRAM_2``, else its provider's."""
-        names = [channel_id.upper().replace(":", "_")]
+        names = [origin_variable(channel_id)]
         if ":" in channel_id:
-            names.append(channel_id.partition(":")[0].upper())
+            names.append(origin_variable(channel_id.partition(":")[0]))
         for name in names:
-            value = self.env.get(f"MCP_PUSH_ORIGIN_{name}", "").strip()
+            value = self.env.get(name, "").strip()
             if value:
                 return value
         return None
+
+
+def origin_variable(channel_id: str) -> str:
+    """The MCP_PUSH_ORIGIN_<ID> variable of a channel id (telegram:2 -> MCP_PUSH_ORIGIN_TELEGRAM_2)."""
+    return "MCP_PUSH_ORIGIN_" + channel_id.upper().replace(":", "_")
 
 
 def default_home(environ: Mapping[str, str]) -> Path:

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from mcp_push.channels.errors import DeliveryError, PermanentError, RateLimitedError, TransientError
 from mcp_push.channels.redact import Redactor, mask, mask_userinfo
+from mcp_push.config import origin_variable
 
 if TYPE_CHECKING:  # httpx loads when a request is made: listing channels and their settings needs none
     import httpx
@@ -202,11 +203,6 @@ def retry_after_header(response: httpx.Response) -> float | None:
 def excerpt(response: httpx.Response, limit: int = 300) -> str:
     text = response.text.strip().replace("\n", " ")
     return text[:limit] + ("…" if len(text) > limit else "")
-
-
-def origin_variable(channel_id: str) -> str:
-    """The MCP_PUSH_ORIGIN_<ID> variable of a channel id (telegram:2 -> MCP_PUSH_ORIGIN_TELEGRAM_2)."""
-    return "MCP_PUSH_ORIGIN_" + channel_id.upper().replace(":", "_")
 
 
 class Channel(ABC):
