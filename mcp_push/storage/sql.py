@@ -781,10 +781,8 @@ class SqlLedger(Ledger):
     def _drop_tiers(self, conn: Connection, tickets: list[str], status: str, now: float) -> None:
         """In the transaction that ended these asks: their later escalation tiers will never be sent."""
         which, param = self._in("ticket", tickets)
-        conn.execute(
-            f"UPDATE deliveries SET status = '{DROPPED}', note = ?, next_attempt_at = NULL, updated_at = ?"
-            f" WHERE {which} AND status = '{HELD}' AND hold = '{HOLD_ESCALATE}'",
-            (_TIER_DROPPED.format(status=status), float(now), param),
+        self._settle_held(
+            conn, f"{which} AND hold = '{HOLD_ESCALATE}'", param, DROPPED, _TIER_DROPPED.format(status=status), now
         )
 
     def waiting_asks(self, now: float) -> list[AskRecord]:
@@ -869,6 +867,12 @@ class SqlLedger(Ledger):
         if not ids:
             return []
         which, param = self._in("id", sorted(set(ids)))
+        return self._settle_held(conn, which, param, status, note, now)
+
+    @staticmethod
+    def _settle_held(conn: Connection, which: str, param: Any, status: str, note: str, now: float) -> list[int]:
+        """The held deliveries matching ``which`` leave their hold: -> ``status`` with ``note``, no release
+        time; a row no longer held is not touched. Returns the ids that moved."""
         rows = conn.execute(
             f"UPDATE deliveries SET status = ?, note = ?, next_attempt_at = NULL, updated_at = ?"
             f" WHERE {which} AND status = '{HELD}' RETURNING id",
