@@ -206,6 +206,13 @@ def hook_source(settings: Settings, run_id: str, cwd: str | None) -> str | None:
     )
 
 
+def _where(p: dict[str, Any], *, claude: bool = False) -> tuple[str, str]:
+    """A payload's working directory and project; Claude Code's falls back to CLAUDE_PROJECT_DIR.
+    The turn's start and its end derive their run id from the same values (``turn_start``)."""
+    cwd = _text(p.get("cwd")) or (os.environ.get("CLAUDE_PROJECT_DIR", "") if claude else "") or os.getcwd()
+    return cwd, project_of(cwd)
+
+
 def project_of(cwd: str) -> str:
     name = os.path.basename(cwd.rstrip("/\\"))
     return name or cwd or "unknown project"
@@ -232,8 +239,7 @@ def _claude(p: dict[str, Any]) -> HookNotice | None:
     if not event:
         raise HookPayloadError("hook_event_name is empty or not a string")
     session = _text(p.get("session_id"))
-    cwd = _text(p.get("cwd")) or os.environ.get("CLAUDE_PROJECT_DIR", "") or os.getcwd()
-    project = project_of(cwd)
+    cwd, project = _where(p, claude=True)
     rid = make_run_id("claude", session or project)
     details = {"project": project, "session": session or "(none)", "cwd": cwd}
     last = excerpt(_text(p.get("last_assistant_message")))
@@ -292,14 +298,12 @@ def turn_start(payload: dict[str, Any]) -> TurnStart | None:
     session's turn end gets, so the turn end's held push is found and its length measured."""
     event = _text(payload.get("hook_event_name"))
     if event in TURN_EVENTS:
-        cwd = _text(payload.get("cwd")) or os.environ.get("CLAUDE_PROJECT_DIR", "") or os.getcwd()
-        ident = _text(payload.get("session_id")) or project_of(cwd)
-        if is_gemini(payload):
-            return TurnStart(make_run_id("gemini", ident), event)
-        return TurnStart(make_run_id("codex" if is_codex(payload) else "claude", ident), event)
+        agent = "gemini" if is_gemini(payload) else "codex" if is_codex(payload) else "claude"
+        _, project = _where(payload, claude=agent == "claude")
+        return TurnStart(make_run_id(agent, _text(payload.get("session_id")) or project), event)
     if "hook_event_name" not in payload and _text(payload.get("type")) == CODEX_TURN_START:
-        ident = _text(payload.get("thread-id")) or project_of(_text(payload.get("cwd")) or os.getcwd())
-        return TurnStart(make_run_id("codex", ident), CODEX_TURN_START, notify=True)
+        _, project = _where(payload)
+        return TurnStart(make_run_id("codex", _text(payload.get("thread-id")) or project), CODEX_TURN_START, True)
     return None
 
 
@@ -318,8 +322,7 @@ def is_gemini(payload: dict[str, Any]) -> bool:
 def _gemini(p: dict[str, Any]) -> HookNotice | None:
     event = _text(p.get("hook_event_name"))
     session = _text(p.get("session_id"))
-    cwd = _text(p.get("cwd")) or os.getcwd()
-    project = project_of(cwd)
+    cwd, project = _where(p)
     rid = make_run_id("gemini", session or project)
     details = {"project": project, "session": session or "(none)", "cwd": cwd}
     if event == "AfterAgent":
@@ -346,8 +349,7 @@ def _codex_hook(p: dict[str, Any]) -> HookNotice | None:
             f"{', '.join(CODEX_HOOK_EVENTS)} only"
         )
     session = _text(p.get("session_id"))
-    cwd = _text(p.get("cwd")) or os.getcwd()
-    project = project_of(cwd)
+    cwd, project = _where(p)
     details = {"project": project, "thread": session or "(none)", "cwd": cwd}
     last = excerpt(_text(p.get("last_assistant_message")))
     head = f"Codex finished a turn in {project}."
@@ -362,8 +364,7 @@ def _codex(p: dict[str, Any]) -> HookNotice | None:
     thread = _text(p.get("thread-id"))
     raw_turn = p.get("turn-id")
     turn = str(raw_turn).strip() if isinstance(raw_turn, str | int) and not isinstance(raw_turn, bool) else ""
-    cwd = _text(p.get("cwd")) or os.getcwd()
-    project = project_of(cwd)
+    cwd, project = _where(p)
     rid = make_run_id("codex", thread or project)
     details = {"project": project, "thread": thread or "(none)", "cwd": cwd}
     if turn:
