@@ -134,13 +134,8 @@ class Context:
         """Every enabled instance of a channel that reads answers (``answers = True``), as a worker builds it."""
         from mcp_push.channels import channel_instances
 
-        env = self.settings.env
-        found = []
-        for cls in channel_instances(env):
-            channel = self.channel(cls.id) if cls.answers and cls.enabled(env) else None
-            if channel is not None:
-                found.append(channel)
-        return found
+        built = (self.channel(cls.id) for cls in channel_instances(self.settings.env) if cls.answers)
+        return [channel for channel in built if channel is not None]  # channel(): None unless enabled
 
 
 class Source(Protocol):
