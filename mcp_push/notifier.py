@@ -34,7 +34,7 @@ from typing import Any
 from mcp_push import validation
 from mcp_push.attention.plan import FINISHED, SEND, Plan, plan
 from mcp_push.attention.rules import rules_for
-from mcp_push.channels import all_channels, enabled_ids
+from mcp_push.channels import enabled_ids
 from mcp_push.config import ASK_EVENT
 from mcp_push.errors import ConfigError, InputError
 from mcp_push.render.priority import resolve as resolve_priority
@@ -151,7 +151,7 @@ class Notifier:
 
     # --- sending ------------------------------------------------------------------
     def _targets(self, requested: list[str] | None) -> list[str]:
-        from mcp_push.channels import get_channel_class  # instances (telegram:2) resolve here
+        from mcp_push.channels import get_channel_class, known_channels_hint, missing_variables  # telegram:2 too
 
         enabled = enabled_ids(self.settings.env)
         if requested is None:
@@ -165,12 +165,9 @@ class Notifier:
         for cid in requested:
             cls = get_channel_class(cid)
             if cls is None:
-                raise InputError(
-                    f"unknown channel {cid!r}: known channels are {', '.join(all_channels())}, and a second "
-                    "account of one is <id>:2 … <id>:9 (telegram:2 reads TG_BOT_TOKEN_2 and TG_USER_ID_2)"
-                )
+                raise InputError(f"unknown channel {cid!r}: {known_channels_hint()}")
             if cid not in enabled:
-                missing = cls.missing(self.settings.env) or [cls.variable(s.name) for s in cls.settings[:1]]
+                missing = missing_variables(cls, self.settings.env)
                 raise InputError(f"channel {cid!r} is not configured: set {', '.join(missing)}")
         return requested
 

@@ -194,18 +194,15 @@ def _words(raw: str) -> list[str]:
 
 def _channel_list(var: str, raw: str, env: Mapping[str, str], where: str = "") -> tuple[str, ...]:
     """The channel ids of a comma list, each known and configured (instances like telegram:2 too)."""
-    from mcp_push.channels import all_channels, get_channel_class
+    from mcp_push.channels import get_channel_class, known_channels_hint, missing_variables
 
     ids = tuple(dict.fromkeys(word.lower() for word in _words(raw)))
     for cid in ids:
         cls = get_channel_class(cid)
         if cls is None:
-            raise ConfigError(
-                f"{var}{where} names unknown channel {cid!r}: known channels are {', '.join(all_channels())}, "
-                "and further accounts of one are <id>:2 … <id>:9 (telegram:2)"
-            )
+            raise ConfigError(f"{var}{where} names unknown channel {cid!r}: {known_channels_hint()}")
         if not cls.enabled(env):
-            missing = cls.missing(env) or [cls.variable(s.name) for s in cls.settings if s.required][:1]
+            missing = missing_variables(cls, env)
             raise ConfigError(
                 f"{var}{where} names channel {cid!r}, which is not configured: set {', '.join(missing)}, "
                 f"or take {cid} out of {var}"

@@ -33,7 +33,9 @@ __all__ = [
     "declared_variables",
     "enabled_ids",
     "get_channel_class",
+    "known_channels_hint",
     "known_id",
+    "missing_variables",
 ]
 
 _NOT_CHANNELS = {"base", "errors", "redact"}
@@ -81,6 +83,21 @@ def get_channel_class(channel_id: str) -> type[Channel] | None:
         return None
     cls = base.instance(int(number))
     return cls if cls.id == channel_id else None  # telegram:1 is "telegram"; telegram:02 is no id
+
+
+def known_channels_hint() -> str:
+    """What to write instead of an unknown channel id (the tools' and the rules' error messages)."""
+    return (
+        f"known channels are {', '.join(all_channels())}, and a second account of one is <id>:2 … <id>:9 "
+        "(telegram:2 reads TG_BOT_TOKEN_2 and TG_USER_ID_2)"
+    )
+
+
+def missing_variables(cls: type[Channel], env: Mapping[str, str]) -> list[str]:
+    """The variables to set so that ``cls`` is enabled: its missing required ones, else its first
+    required (or first) setting, as this instance names it (TG_BOT_TOKEN_2)."""
+    first = [s for s in cls.settings if s.required] or list(cls.settings)
+    return cls.missing(env) or [cls.variable(s.name) for s in first[:1]]
 
 
 def known_id(channel_id: str) -> bool:
