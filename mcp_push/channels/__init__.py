@@ -4,6 +4,12 @@ Adding a provider means adding one module; nothing else needs editing. ``all_cha
 providers (each one's instance 1); the environment decides which further accounts exist
 (``telegram:2`` from ``TG_BOT_TOKEN_2``…, ``apprise:3`` from the third URL): ``channel_instances``,
 ``configured_channels`` and ``enabled_ids`` see them, ``get_channel_class`` resolves any id.
+
+``enabled_ids`` runs in every one-shot producer (each ``mcp-push hook`` and ``send``): it imports
+only the modules whose variables the environment sets, found in ``DECLARED``, so a hook does not
+pay for 28 modules to use one. The modules stay the truth: ``DECLARED`` only says which ones can
+not be enabled, a test checks it against them and names the line to add for a new channel, and a
+module missing from it is imported every time (slower, never wrong).
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import cache
 
 from mcp_push.channels.base import Channel, HttpClients, Message, Receipt
@@ -38,17 +44,81 @@ __all__ = [
     "missing_variables",
 ]
 
-_NOT_CHANNELS = {"base", "errors", "redact"}
+_NOT_CHANNELS = {"base", "errors", "redact", "seal"}  # the helpers: they define no channel
+
+# The variables each channel module declares (the names of its classes' settings): enabled_ids
+# imports a module only when one of them, or a numbered form (NAME_2 …), is set.
+DECLARED: dict[str, tuple[str, ...]] = {
+    "aibotk": ("AIBOTK_KEY", "AIBOTK_TYPE", "AIBOTK_NAME"),
+    "apprise_urls": ("APPRISE_URLS",),
+    "bark": ("BARK_PUSH", "BARK_ARCHIVE", "BARK_GROUP", "BARK_SOUND", "BARK_ICON", "BARK_LEVEL", "BARK_URL"),
+    "chronocat": ("CHRONOCAT_URL", "CHRONOCAT_QQ", "CHRONOCAT_TOKEN"),
+    "console": ("CONSOLE",),
+    "dingtalk": ("DD_BOT_TOKEN", "DD_BOT_SECRET"),
+    "discord": ("DISCORD_WEBHOOK_URL",),
+    "feishu": ("FSKEY", "FSSECRET"),
+    "gocqhttp": ("GOBOT_URL", "GOBOT_QQ", "GOBOT_TOKEN"),
+    "gotify": ("GOTIFY_URL", "GOTIFY_TOKEN", "GOTIFY_PRIORITY"),
+    "igot": ("IGOT_PUSH_KEY",),
+    "ntfy": (
+        "NTFY_TOPIC",
+        "NTFY_URL",
+        "NTFY_PRIORITY",
+        "NTFY_TOKEN",
+        "NTFY_USERNAME",
+        "NTFY_PASSWORD",
+        "NTFY_ACTIONS",
+        "NTFY_REPLY_TOPIC",
+    ),
+    "pushdeer": ("DEER_KEY", "DEER_URL"),
+    "pushme": ("PUSHME_KEY", "PUSHME_URL"),
+    "pushover": ("PUSHOVER_TOKEN", "PUSHOVER_USER"),
+    "pushplus": (
+        "PUSH_PLUS_TOKEN",
+        "PUSH_PLUS_USER",
+        "PUSH_PLUS_TEMPLATE",
+        "PUSH_PLUS_CHANNEL",
+        "PUSH_PLUS_WEBHOOK",
+        "PUSH_PLUS_CALLBACKURL",
+        "PUSH_PLUS_TO",
+    ),
+    "qmsg": ("QMSG_KEY", "QMSG_TYPE"),
+    "serverchan": ("PUSH_KEY",),
+    "slack": ("SLACK_WEBHOOK_URL",),
+    "smtp": (
+        "SMTP_SERVER",
+        "SMTP_SSL",
+        "SMTP_EMAIL",
+        "SMTP_PASSWORD",
+        "SMTP_NAME",
+        "SMTP_CA_FILE",
+        "SMTP_ALLOW_PLAINTEXT",
+    ),
+    "synology_chat": ("CHAT_URL", "CHAT_TOKEN"),
+    "telegram": ("TG_BOT_TOKEN", "TG_USER_ID", "TG_API_HOST", "TG_PROXY_HOST", "TG_PROXY_PORT", "TG_PROXY_AUTH"),
+    "webhook": ("WEBHOOK_URL", "WEBHOOK_METHOD", "WEBHOOK_CONTENT_TYPE", "WEBHOOK_HEADERS", "WEBHOOK_BODY"),
+    "wecom_app": ("QYWX_AM", "QYWX_ORIGIN"),
+    "wecom_bot": ("QYWX_KEY", "QYWX_ORIGIN"),
+    "weplus": ("WE_PLUS_BOT_TOKEN", "WE_PLUS_BOT_RECEIVER", "WE_PLUS_BOT_VERSION"),
+    "wxpusher": ("WXPUSHER_APP_TOKEN", "WXPUSHER_TOPIC_IDS", "WXPUSHER_UIDS"),
+}
 
 
 @cache
-def all_channels() -> dict[str, type[Channel]]:
-    """Every provider's channel class (its instance 1) by id, in id order; no environment needed."""
+def channel_modules() -> tuple[str, ...]:
+    """The names of the modules in this package that define channels (``ntfy``, ``apprise_urls``)."""
+    return tuple(
+        info.name
+        for info in pkgutil.iter_modules(__path__)
+        if info.name not in _NOT_CHANNELS and not info.name.startswith("_")
+    )
+
+
+def _classes_of(module_names: Iterable[str]) -> dict[str, type[Channel]]:
+    """The provider classes the named modules define, by id, in id order."""
     found: dict[str, type[Channel]] = {}
-    for info in pkgutil.iter_modules(__path__):
-        if info.name in _NOT_CHANNELS or info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
+    for name in module_names:
+        module = importlib.import_module(f"{__name__}.{name}")
         for value in vars(module).values():
             if (
                 isinstance(value, type)
@@ -58,6 +128,25 @@ def all_channels() -> dict[str, type[Channel]]:
             ):
                 found[value.id] = value
     return dict(sorted(found.items(), key=lambda item: _natural(item[0])))
+
+
+@cache
+def all_channels() -> dict[str, type[Channel]]:
+    """Every provider's channel class (its instance 1) by id, in id order; no environment needed."""
+    return _classes_of(channel_modules())
+
+
+def _modules_env_may_enable(env: Mapping[str, str]) -> list[str]:
+    """The channel modules ``env`` sets a variable of (NAME, or NAME_2 … for an instance), and any
+    module ``DECLARED`` does not know yet: the only ones a channel can be enabled from."""
+    names = set()
+    for key, value in env.items():
+        if value.strip():
+            names.add(key)
+            base, sep, number = key.rpartition("_")
+            if sep and number.isdigit():
+                names.add(base)
+    return [m for m in channel_modules() if m not in DECLARED or not names.isdisjoint(DECLARED[m])]
 
 
 def _natural(channel_id: str) -> list[str | int]:
@@ -116,8 +205,10 @@ def configured_channels(env: Mapping[str, str]) -> list[type[Channel]]:
 
 
 def enabled_ids(env: Mapping[str, str]) -> list[str]:
-    """Ids of the channel instances whose required variables are all set."""
-    return [cls.id for cls in channel_instances(env) if cls.enabled(env)]
+    """Ids of the channel instances whose required variables are all set, in id order (what
+    ``channel_instances`` would list), looking only at the modules the environment can enable."""
+    providers = _classes_of(_modules_env_may_enable(env)).values()
+    return [instance.id for cls in providers for instance in cls.instances(env) if instance.enabled(env)]
 
 
 @cache
