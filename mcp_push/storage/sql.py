@@ -534,13 +534,18 @@ class SqlLedger(Ledger):
         return delivery_from_row(row), ticket
 
     def _claim_joined(self, params: tuple[Any, ...]) -> Any:
-        """The claimed delivery's row with its ticket's columns as ``t_<column>`` (None: not claimed)."""
-        with self._write() as conn:
-            claimed = conn.execute(_CLAIM, params).fetchone()
-            if claimed is None:
-                return None
-            ticket = conn.execute(f"SELECT {_TICKET_AS} FROM tickets t WHERE t.ticket = ?", (claimed["ticket"],))
-            return {**dict(claimed), **dict(ticket.fetchone())}
+        """The claimed delivery's row with its ticket's columns as ``t_<column>`` (None: not claimed).
+
+        The ticket is read after the claim, outside the write: its row never changes once its
+        deliveries exist, and the write lock is held for the one statement only.
+        """
+        with self._write_one() as conn:
+            claimed = conn.execute(_CLAIM, params).fetchall()
+        if not claimed:
+            return None
+        with self._read() as conn:
+            ticket = conn.execute(f"SELECT {_TICKET_AS} FROM tickets t WHERE t.ticket = ?", (claimed[0]["ticket"],))
+            return {**dict(claimed[0]), **dict(ticket.fetchone())}
 
     def renew_lease(self, delivery_id: int, owner: str, lease_seconds: float, now: float) -> bool:
         with self._write_one() as conn:
