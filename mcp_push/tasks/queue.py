@@ -16,8 +16,8 @@ from huey.api import Huey
 from mcp_push.config import Settings
 from mcp_push.errors import ConfigError
 from mcp_push.storage import backend_error, redact_url
+from mcp_push.tasks.hueys import PostgresQueue, RedisQueue, SqliteQueue
 from mcp_push.tasks.runtime import queue_file_error
-from mcp_push.tasks.sqlite_queue import LedgerBackedSqliteHuey
 
 TASK_NAME = "mcp_push.deliver"
 QUEUE_SETTING = "MCP_PUSH_QUEUE_URL"
@@ -46,7 +46,7 @@ def make_huey(settings: Settings) -> Huey:
     """
     url = settings.queue_url
     if not url:
-        return LedgerBackedSqliteHuey(
+        return SqliteQueue(
             "mcp-push",
             filename=str(settings.queue_path),
             results=False,
@@ -79,7 +79,6 @@ def _missing_driver(exc: ImportError, extra: str) -> Exception:
 def _redis_huey(url: str, name: str) -> Huey:
     try:
         import redis
-        from huey import RedisHuey
     except ImportError as exc:
         raise _missing_driver(exc, "redis") from None
     try:
@@ -87,7 +86,7 @@ def _redis_huey(url: str, name: str) -> Huey:
         pool = redis.ConnectionPool.from_url(
             url, socket_connect_timeout=10, socket_timeout=30, socket_keepalive=True, health_check_interval=30
         )
-        huey = RedisHuey(name, results=False, connection_pool=pool)
+        huey = RedisQueue(name, results=False, connection_pool=pool)
         huey.storage.conn.ping()
     except (redis.RedisError, ValueError, OSError) as exc:
         raise backend_error(QUEUE_SETTING, "the Redis queue", url, exc, SQLITE_FALLBACK) from None
@@ -97,13 +96,12 @@ def _redis_huey(url: str, name: str) -> Huey:
 def _postgres_huey(url: str, name: str) -> Huey:
     try:
         import psycopg
-        from huey import PostgresHuey
 
         from mcp_push.storage.postgres import connect_kwargs
     except ImportError as exc:
         raise _missing_driver(exc, "postgres") from None
     extra = connect_kwargs(url, QUEUE_SETTING)
-    huey = PostgresHuey(name, results=False, dsn=url, table_prefix=QUEUE_TABLE_PREFIX, create_tables=False, **extra)
+    huey = PostgresQueue(name, results=False, dsn=url, table_prefix=QUEUE_TABLE_PREFIX, create_tables=False, **extra)
     try:
         # Huey's "create table if not exists" races when several processes start at once: serialize it.
         with psycopg.connect(url, autocommit=True, **extra) as conn, conn.transaction():

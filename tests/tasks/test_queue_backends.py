@@ -98,6 +98,26 @@ def test_a_queue_task_for_a_settled_delivery_sends_nothing(start, fake, backend)
     assert len(fake.requests) == 1
 
 
+def test_the_queue_spends_no_round_trip_on_revocation(start, fake, backend, monkeypatch) -> None:
+    """Huey reads and clears revocation flags around every task; here the ledger's claim decides instead."""
+    from huey import storage
+
+    calls: list[str] = []
+
+    def spy(name: str, real):  # type: ignore[no-untyped-def]
+        return lambda self, *args, **kwargs: calls.append(name) or real(self, *args, **kwargs)
+
+    for cls in (storage.SqliteStorage, storage.RedisStorage, storage.PostgresStorage):
+        for name in ("peek_many", "delete_data"):
+            monkeypatch.setattr(cls, name, spy(name, getattr(cls, name)))
+    runtime, notifier = start()
+    receipt = notifier.send("no revocation", "checked")
+    wait_until(lambda: delivery_status(runtime, receipt.ticket) == "delivered", what="delivery")
+    assert calls == []
+    with pytest.raises(NotImplementedError, match="cancel the delivery in the ledger"):
+        runtime.huey.revoke_by_id("any")
+
+
 # --- one clear error per bad setting ---------------------------------------------------------
 
 
