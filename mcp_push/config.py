@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from mcp_push.configfile import read_config_text
 from mcp_push.errors import ConfigError
 
@@ -523,6 +521,8 @@ def default_home(environ: Mapping[str, str]) -> Path:
     raw = environ.get("MCP_PUSH_HOME", "").strip()
     if raw:
         return Path(raw).expanduser()
+    import platformdirs  # here: it loads tempfile, shutil and more, which a set MCP_PUSH_HOME never needs
+
     return Path(platformdirs.user_data_dir("mcp-push", appauthor=False))
 
 
