@@ -41,7 +41,9 @@ SERVE_OPTIONS = ("--transport", "--host", "--port", "--no-worker")  # they imply
 VERBOSE = "log progress to stderr"
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line; with ``only``, that command's parser alone (the usage still lists every
+    command): each subparser costs a millisecond or so, and every agent turn runs `mcp-push hook`."""
     parser = argparse.ArgumentParser(
         prog="mcp-push",
         description="Durable notifications from AI agents.",
@@ -52,98 +54,112 @@ def _parser() -> argparse.ArgumentParser:
     # -v also after the command (`mcp-push serve -v`); SUPPRESS keeps a -v given before it.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE)
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_subparser(common))
+    # With one command, the usage names them all as argparse would (it writes the choices it has).
+    every = None if only is None else "{" + ",".join(COMMANDS) + "}"
+    sub = parser.add_subparsers(dest="command", required=True, metavar=every, parser_class=_subparser(common))
 
-    serve = sub.add_parser("serve", help="run the MCP server (stdio or streamable HTTP) with an embedded worker")
-    serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
-    serve.add_argument("--host", default="127.0.0.1", help="with --transport http (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8765, help="with --transport http (default 8765)")
-    serve.add_argument("--no-worker", action="store_true", help="do not run the embedded worker")
+    def command(name: str, **kwargs: Any) -> argparse.ArgumentParser | None:
+        return sub.add_parser(name, **kwargs) if only in (None, name) else None
 
-    worker = sub.add_parser("worker", help="deliver queued notifications (a long-running service)")
-    worker.add_argument("--workers", type=int, default=None, help="delivery threads (default MCP_PUSH_WORKERS or 4)")
-    worker.add_argument("--drain", action="store_true", help="exit once nothing is left to deliver")
-    worker.add_argument("--metrics-port", type=int, metavar="P", help="serve /metrics and /healthz on this port")
-    worker.add_argument("--metrics-host", default="127.0.0.1", help="with --metrics-port (default 127.0.0.1)")
+    if serve := command("serve", help="run the MCP server (stdio or streamable HTTP) with an embedded worker"):
+        serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+        serve.add_argument("--host", default="127.0.0.1", help="with --transport http (default 127.0.0.1)")
+        serve.add_argument("--port", type=int, default=8765, help="with --transport http (default 8765)")
+        serve.add_argument("--no-worker", action="store_true", help="do not run the embedded worker")
 
-    send = sub.add_parser("send", help="queue a notification and make sure it gets delivered")
-    send.add_argument("title", help="the headline; with --event it follows the event's word ('' keeps the run id)")
-    send.add_argument("content", help="the message body; - reads it from stdin")
-    send.add_argument("--run-id")
-    send.add_argument("--event", choices=EVENTS, help="send as an agent event instead of a plain notification")
-    send.add_argument("--data", help="a JSON object of details (with --event)")
-    send.add_argument("--channel", action="append", dest="channels", help="channel id (repeatable)")
-    send.add_argument("--idempotency-key")
-    send.add_argument("--format", choices=FORMATS, help="markdown (default: rendered per channel) or text (as written)")
-    send.add_argument("--priority", choices=PRIORITIES, help="how urgent (default: from the event)")
-    send.add_argument("--url", help="a link the channel shows as its button (default: data.artifact_url / data.url)")
-    send.add_argument("--source", help="where it came from (default: project · branch · host); '' for none")
-    _wait_options(send)
+    if worker := command("worker", help="deliver queued notifications (a long-running service)"):
+        worker.add_argument(
+            "--workers", type=int, default=None, help="delivery threads (default MCP_PUSH_WORKERS or 4)"
+        )
+        worker.add_argument("--drain", action="store_true", help="exit once nothing is left to deliver")
+        worker.add_argument("--metrics-port", type=int, metavar="P", help="serve /metrics and /healthz on this port")
+        worker.add_argument("--metrics-host", default="127.0.0.1", help="with --metrics-port (default 127.0.0.1)")
 
-    ask = sub.add_parser("ask", help="ask the user a question on their phone and wait for the answer")
-    ask.add_argument("question")
-    ask.add_argument(
-        "--choice",
-        action="append",
-        dest="choices",
-        metavar="LABEL",
-        help="an answer button (repeatable, 1-5; default Yes and No)",
-    )
-    ask.add_argument("--text", action="store_true", help="the user may also answer in their own words")
-    ask.add_argument("--timeout", type=float, metavar="SECONDS", help="until the question expires (default 600)")
-    ask.add_argument(
-        "--wait", type=float, metavar="SECONDS", help="wait at most this long (default: until it expires; 0: do not)"
-    )
-    ask.add_argument("--run-id")
-    ask.add_argument("--channel", action="append", dest="channels", help="channel id (repeatable)")
-    ask.add_argument("--idempotency-key")
-    ask.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    if send := command("send", help="queue a notification and make sure it gets delivered"):
+        send.add_argument("title", help="the headline; with --event it follows the event's word ('' keeps the run id)")
+        send.add_argument("content", help="the message body; - reads it from stdin")
+        send.add_argument("--run-id")
+        send.add_argument("--event", choices=EVENTS, help="send as an agent event instead of a plain notification")
+        send.add_argument("--data", help="a JSON object of details (with --event)")
+        send.add_argument("--channel", action="append", dest="channels", help="channel id (repeatable)")
+        send.add_argument("--idempotency-key")
+        send.add_argument(
+            "--format", choices=FORMATS, help="markdown (default: rendered per channel) or text (as written)"
+        )
+        send.add_argument("--priority", choices=PRIORITIES, help="how urgent (default: from the event)")
+        send.add_argument(
+            "--url", help="a link the channel shows as its button (default: data.artifact_url / data.url)"
+        )
+        send.add_argument("--source", help="where it came from (default: project · branch · host); '' for none")
+        _wait_options(send)
 
-    answer = sub.add_parser("answer", help="answer a waiting question from this terminal")
-    answer.add_argument("ticket")
-    answer.add_argument("answer", help="a choice's label or number (1-5); with --text, the answer's words")
-    answer.add_argument("--text", action="store_true", help="answer in your own words (if the question allows)")
+    if ask := command("ask", help="ask the user a question on their phone and wait for the answer"):
+        ask.add_argument("question")
+        ask.add_argument(
+            "--choice",
+            action="append",
+            dest="choices",
+            metavar="LABEL",
+            help="an answer button (repeatable, 1-5; default Yes and No)",
+        )
+        ask.add_argument("--text", action="store_true", help="the user may also answer in their own words")
+        ask.add_argument("--timeout", type=float, metavar="SECONDS", help="until the question expires (default 600)")
+        ask.add_argument(
+            "--wait",
+            type=float,
+            metavar="SECONDS",
+            help="wait at most this long (default: until it expires; 0: do not)",
+        )
+        ask.add_argument("--run-id")
+        ask.add_argument("--channel", action="append", dest="channels", help="channel id (repeatable)")
+        ask.add_argument("--idempotency-key")
+        ask.add_argument("--json", action="store_true", help="print the outcome as JSON")
 
-    cancel = sub.add_parser("cancel", help="withdraw a waiting question")
-    cancel.add_argument("ticket")
-    cancel.add_argument("--json", action="store_true")
+    if answer := command("answer", help="answer a waiting question from this terminal"):
+        answer.add_argument("ticket")
+        answer.add_argument("answer", help="a choice's label or number (1-5); with --text, the answer's words")
+        answer.add_argument("--text", action="store_true", help="answer in your own words (if the question allows)")
 
-    status = sub.add_parser("status", help="show what reached whom for a run id or ticket")
-    status.add_argument("ref", metavar="RUN_ID|TICKET")
-    _wait_options(status)
+    if cancel := command("cancel", help="withdraw a waiting question"):
+        cancel.add_argument("ticket")
+        cancel.add_argument("--json", action="store_true")
 
-    test = sub.add_parser("test", help="send a test notification to each configured channel (or those named)")
-    test.add_argument("channel_ids", nargs="*", metavar="ID")
-    test.add_argument("--wait", type=float, default=30.0, metavar="SECONDS", help="how long to wait (default 30)")
+    if status := command("status", help="show what reached whom for a run id or ticket"):
+        status.add_argument("ref", metavar="RUN_ID|TICKET")
+        _wait_options(status)
 
-    retry = sub.add_parser("retry", help="queue failed deliveries (dead letters) again")
-    retry.add_argument("ticket", nargs="?", help="retry this ticket's failed deliveries")
-    retry.add_argument("--failed", action="store_true", help="retry every failed delivery (filtered below)")
-    retry.add_argument("--channel", help="only this channel")
-    retry.add_argument("--since", metavar="DURATION", help="only deliveries that failed within e.g. 30m, 2h, 7d")
+    if test := command("test", help="send a test notification to each configured channel (or those named)"):
+        test.add_argument("channel_ids", nargs="*", metavar="ID")
+        test.add_argument("--wait", type=float, default=30.0, metavar="SECONDS", help="how long to wait (default 30)")
 
-    purge = sub.add_parser("purge", help="delete settled notifications older than a duration")
-    purge.add_argument("--older-than", required=True, metavar="DURATION", help="e.g. 30d, 12h")
+    if retry := command("retry", help="queue failed deliveries (dead letters) again"):
+        retry.add_argument("ticket", nargs="?", help="retry this ticket's failed deliveries")
+        retry.add_argument("--failed", action="store_true", help="retry every failed delivery (filtered below)")
+        retry.add_argument("--channel", help="only this channel")
+        retry.add_argument("--since", metavar="DURATION", help="only deliveries that failed within e.g. 30m, 2h, 7d")
 
-    hook = sub.add_parser(
+    if purge := command("purge", help="delete settled notifications older than a duration"):
+        purge.add_argument("--older-than", required=True, metavar="DURATION", help="e.g. 30d, 12h")
+
+    if hook := command(
         "hook", help="turn an agent hook event (Claude Code on stdin, Codex as argument) into a notification"
-    )
-    hook.add_argument("payload", nargs="?", help="Codex notify JSON (Claude Code sends its event on stdin)")
+    ):
+        hook.add_argument("payload", nargs="?", help="Codex notify JSON (Claude Code sends its event on stdin)")
 
-    dashboard = sub.add_parser("dashboard", help="serve the read-only delivery dashboard")
-    dashboard.add_argument("--host", default="127.0.0.1")
-    dashboard.add_argument("--port", type=int, default=8766)
+    if dashboard := command("dashboard", help="serve the read-only delivery dashboard"):
+        dashboard.add_argument("--host", default="127.0.0.1")
+        dashboard.add_argument("--port", type=int, default=8766)
 
-    channels = sub.add_parser("channels", help="list channels and their (masked) settings")
-    channels.add_argument("--json", action="store_true")
+    if channels := command("channels", help="list channels and their (masked) settings"):
+        channels.add_argument("--json", action="store_true")
 
-    setup = sub.add_parser("setup", help="register mcp-push and its hooks with an agent, or --check what is installed")
-    setup.add_argument("agent", nargs="?", choices=["claude-code", "codex", "gemini"])
-    setup.add_argument("--scope", choices=["user", "project"], default="user", help="your files or this project's")
-    setup.add_argument("--dry-run", action="store_true", help="print the changes as a diff; write nothing")
-    setup.add_argument("--uninstall", action="store_true", help="remove what setup added")
-    setup.add_argument("--check", action="store_true", help="report what is installed where; send a test")
-    setup.add_argument("--command", dest="exe", metavar="PATH", help="the mcp-push to register (default: this one)")
+    if setup := command("setup", help="register mcp-push and its hooks with an agent, or --check what is installed"):
+        setup.add_argument("agent", nargs="?", choices=["claude-code", "codex", "gemini"])
+        setup.add_argument("--scope", choices=["user", "project"], default="user", help="your files or this project's")
+        setup.add_argument("--dry-run", action="store_true", help="print the changes as a diff; write nothing")
+        setup.add_argument("--uninstall", action="store_true", help="remove what setup added")
+        setup.add_argument("--check", action="store_true", help="report what is installed where; send a test")
+        setup.add_argument("--command", dest="exe", metavar="PATH", help="the mcp-push to register (default: this one)")
     return parser
 
 
@@ -576,20 +592,21 @@ def _cmd_dashboard(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# In the order `mcp-push --help` lists them (the order _parser declares them; a test checks it).
 COMMANDS = {
     "serve": _cmd_serve,
     "worker": _cmd_worker,
     "send": _cmd_send,
-    "status": _cmd_status,
     "ask": _cmd_ask,
     "answer": _cmd_answer,
     "cancel": _cmd_cancel,
-    "channels": _cmd_channels,
+    "status": _cmd_status,
     "test": _cmd_test,
     "retry": _cmd_retry,
     "purge": _cmd_purge,
     "hook": _cmd_hook,
     "dashboard": _cmd_dashboard,
+    "channels": _cmd_channels,
     "setup": _cmd_setup,
 }
 
@@ -615,11 +632,19 @@ def setup_logging(level: str) -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def named_command(args: Sequence[str]) -> str | None:
+    """The command ``args`` (as with_default_command returns them) run, if the parser of that
+    command alone parses them as the whole command line would: not for --help or --version."""
+    words = [a for a in args if a not in ("-v", "--verbose")]
+    if not words or words[0] not in COMMANDS or any(a in ("-h", "--help", "--version") for a in args):
+        return None
+    return words[0]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
     given = list(sys.argv[1:] if argv is None else argv)
     effective = with_default_command(given)
-    args = parser.parse_args(effective)
+    args = _parser(only=named_command(effective)).parse_args(effective)
     if effective != given and args.transport == "stdio" and sys.stdin.isatty():
         print("mcp-push: serving MCP on stdio for an agent (`mcp-push --help` lists commands)", file=sys.stderr)
     setup_logging("INFO" if args.verbose else os.environ.get("MCP_PUSH_LOG", "WARNING").upper())
