@@ -43,19 +43,26 @@ LEAN_QUEUE_IMPORT = False
 QUEUE_DRIVERS = ("redis", "psycopg")
 
 
+def unused_drivers(settings: Settings) -> list[str]:
+    """The queue drivers these settings never use: redis without a Redis queue, psycopg without PostgreSQL."""
+    scheme = settings.queue_url.split("://", 1)[0].lower() if settings.queue_url else ""
+    used = {"redis": scheme in ("redis", "rediss"), "psycopg": bool(settings.db_url) or scheme.startswith("postgres")}
+    return [name for name in QUEUE_DRIVERS if not used[name]]
+
+
 def import_huey(settings: Settings) -> None:
     """Import Huey for this process's queue.
 
-    Huey imports redis and psycopg whenever they are installed (together about 40 MB of
-    memory and 150 ms). A command-line process on the SQLite queue never uses them, so there
-    Huey is imported with the drivers not already loaded hidden from it: its Redis and
-    PostgreSQL storages then refuse to start, which such a process never asks for, and
-    anything else may still import the drivers. Library callers (tests mixing backends in one
-    process) get Huey as it comes.
+    Huey imports redis and psycopg whenever they are installed (psycopg alone about 10 MB of
+    memory, both together 40 MB and 150 ms). A command-line process uses at most the drivers its
+    settings name, so there Huey is imported with the others (those not already loaded) hidden
+    from it: its storages for them then refuse to start, which such a process never asks for,
+    and anything else may still import the drivers. Library callers (tests mixing backends in
+    one process) get Huey as it comes.
     """
-    if "huey" in sys.modules or not LEAN_QUEUE_IMPORT or settings.queue_url:
+    if "huey" in sys.modules or not LEAN_QUEUE_IMPORT:
         return
-    hidden = [name for name in QUEUE_DRIVERS if name not in sys.modules]
+    hidden = [name for name in unused_drivers(settings) if name not in sys.modules]
     for name in hidden:
         sys.modules[name] = None  # type: ignore[assignment]  # "import redis" raises ImportError
     try:

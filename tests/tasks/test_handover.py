@@ -6,6 +6,7 @@ worker to start, and one handed to a worker is enqueued by exactly that worker.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -17,6 +18,7 @@ from mcp_push.tasks.wakeup import WakeListener, hand_over
 from mcp_push.tasks.worker import Worker
 from tests.fakes.ntfy import CASE as NTFY
 from tests.helpers import delivery_status, wait_until
+from tests.services import postgres_schema, redis_db
 
 
 def test_a_producer_hands_over_to_a_live_worker_without_opening_the_queue(make_settings, fake) -> None:
@@ -91,27 +93,41 @@ def test_a_large_batch_is_split_and_arrives_whole(tmp_path) -> None:
 
 
 LEAN_PROBE = """
-import sys
+import json, sys
 from tests.conftest import settings_for
 import mcp_push.tasks.runtime as runtime
 runtime.LEAN_QUEUE_IMPORT = True
-rt = runtime.Runtime.open(settings_for(__import__("pathlib").Path(sys.argv[1])), queue=True)
+settings = settings_for(__import__("pathlib").Path(sys.argv[1]), json.loads(sys.argv[2]))
+rt = runtime.Runtime.open(settings, queue=True)
 rt.huey.pending_count()
-hidden = [name for name in ("redis", "psycopg") if name in sys.modules]
+loaded = [name for name in ("redis", "psycopg") if name in sys.modules]
 import redis, psycopg  # still importable by anything else
-print(hidden)
+print(json.dumps(loaded))
 rt.close()
 """
 
 
-def test_a_consuming_command_on_the_sqlite_queue_imports_no_queue_drivers(tmp_path) -> None:
-    """Huey imports redis and psycopg whenever installed: ~40 MB that a SQLite-queue worker never uses."""
+def lean_probe(home: Path, env: dict[str, str]) -> list[str]:
+    """The queue drivers a consuming command with ``env`` has loaded once its queue answered."""
     done = subprocess.run(
-        [sys.executable, "-c", LEAN_PROBE, str(tmp_path / "home")],
+        [sys.executable, "-c", LEAN_PROBE, str(home), json.dumps(env)],
         capture_output=True,
         text=True,
         timeout=60,
         cwd=Path(__file__).resolve().parents[2],
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    return json.loads(done.stdout)
+
+
+def test_a_consuming_command_on_the_sqlite_queue_imports_no_queue_drivers(tmp_path) -> None:
+    """Huey imports redis and psycopg whenever installed: ~40 MB that a SQLite-queue worker never uses."""
+    assert lean_probe(tmp_path / "home", {}) == []
+
+
+def test_a_consuming_command_imports_only_the_driver_of_its_queue(tmp_path) -> None:
+    """A Redis queue beside the SQLite ledger needs no psycopg (~10 MB); a PostgreSQL one no redis."""
+    with redis_db() as url:
+        assert lean_probe(tmp_path / "redis", {"MCP_PUSH_QUEUE_URL": url}) == ["redis"]
+    with postgres_schema() as url:
+        assert lean_probe(tmp_path / "pg", {"MCP_PUSH_DB_URL": url, "MCP_PUSH_QUEUE_URL": url}) == ["psycopg"]
