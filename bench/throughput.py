@@ -2,7 +2,9 @@
 
 Both run in this process with the same number of consumer threads, drain the same number
 of tasks, and post to the same fake provider (bench/_fastfake.py, its own process). The bare loop has
-no ledger, no claim, no record: the ratio is what durability and truthfulness cost.
+no ledger, no claim, no record: the ratio is what durability and truthfulness cost. It uses Huey as
+it comes; mcp-push's Huey skips the revocation flags it never sets (tasks/hueys.py: two queue
+round trips per task on Redis and PostgreSQL), which pays for part of the ledger's two writes.
 
 What the clock covers is the same work on both sides. On a queue server (Redis, PostgreSQL) mcp-push's
 producers enqueue their own tasks, so neither side's enqueueing is timed. On the SQLite queue producers
