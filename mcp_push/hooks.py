@@ -52,7 +52,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import sys
 import threading
 import time
@@ -72,7 +71,6 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 MAX_PAYLOAD = 1024 * 1024  # a hook event is a few KB; refuse to slurp anything huge
 EXCERPT = 500
 ASK_POLL = 0.1  # how often a blocking hook looks at its ask
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 IDLE_QUIET_SECONDS = 600.0
 _RUN_ID_BAD = re.compile(r"[^A-Za-z0-9._:-]+")
 _MAX_RUN_ID = 128
@@ -511,10 +509,12 @@ class _Stop:
 
 @contextmanager
 def _stop_on_signals() -> Iterator[_Stop]:
+    import signal  # here: its enums cost a millisecond, and only a hook that waits handles a signal
+
     stop = _Stop()
     previous: dict[int, Any] = {}
     try:
-        for number in STOP_SIGNALS:
+        for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             previous[number] = signal.signal(number, lambda *_: stop.event.set())
     except ValueError:  # not the main thread (in-process callers): the deadline still applies
         pass

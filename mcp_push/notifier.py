@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import secrets
 import time
 from collections.abc import Callable, Generator
 from dataclasses import replace
@@ -75,12 +74,13 @@ EVENT_TITLES = {
 
 
 def new_run_id() -> str:
-    return f"run-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+    return f"run-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{os.urandom(3).hex()}"
 
 
 def new_ticket() -> str:
-    # Time-ordered (milliseconds in hex) so tickets sort by creation, then random.
-    return f"tk-{int(time.time() * 1000):012x}{secrets.token_hex(4)}"
+    # Time-ordered (milliseconds in hex) so tickets sort by creation, then random. os.urandom is what
+    # secrets.token_hex reads, without importing secrets (and with it hmac and hashlib) into every hook.
+    return f"tk-{int(time.time() * 1000):012x}{os.urandom(4).hex()}"
 
 
 def ask_message(question: str, choices: tuple[str, ...], allow_text: bool) -> tuple[str, str]:
