@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mcp_push.configfile import read_config_text
 from mcp_push.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -30,6 +29,8 @@ DEFAULT_PUSHED_EVENTS = frozenset({"end", "error"})
 def parse_config_file(text: str, source: str = "config.sh") -> dict[str, str]:
     """The assignments of a config file (``export KEY=value``, several per line, quoted values over
     several lines). Anything else (an ordinary shell script's commands) is skipped with one warning."""
+    from mcp_push.configfile import read_config_text  # here: without a config file no process loads the lexer
+
     parsed = read_config_text(text, source)
     if parsed.skipped:
         named = ", ".join(f"line {line}: `{word}`" for line, word in parsed.skipped[:3])
