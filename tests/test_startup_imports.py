@@ -24,6 +24,8 @@ UNLOADED = (
     "mcp_push.channels.wecom_app",
     "platformdirs",  # MCP_PUSH_HOME is set
     "signal",  # only a hook that waits for an answer handles signals
+    "mcp_push.asking.listeners",  # asks are looked for only when no delivery is unfinished
+    "secrets",
 )
 PROBE = """
 import json, sys

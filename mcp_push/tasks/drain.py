@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from mcp_push.asking.listeners import asks_open
 from mcp_push.config import Settings, prepare_home
 from mcp_push.errors import ConfigError
 from mcp_push.storage.base import live_worker_count
@@ -81,9 +80,18 @@ def spawn_drainer(settings: Settings) -> subprocess.Popen[bytes]:
         os.close(log_fd)
 
 
+def _nothing_to_do(runtime: Runtime) -> bool:
+    """No delivery unfinished and no ask waiting for its answer."""
+    if runtime.ledger.unfinished_count():
+        return False  # the common case for a hook: the asking modules (secrets, hmac) stay unloaded
+    from mcp_push.asking.listeners import asks_open
+
+    return not asks_open(runtime.ledger, time.time())
+
+
 def ensure_delivery(runtime: Runtime, *, exclude: str | None = None) -> subprocess.Popen[bytes] | None:
     """Make sure someone will deliver what is queued: a live worker (other than ``exclude``), or a drainer."""
-    if runtime.ledger.unfinished_count() == 0 and not asks_open(runtime.ledger, time.time()):
+    if _nothing_to_do(runtime):
         return None
     if live_worker_count(runtime.ledger, time.time(), exclude=exclude):
         return None
@@ -144,7 +152,7 @@ def run_worker(
             assert lock is not None
             lock.close()
             lock = None
-            if runtime.ledger.unfinished_count() == 0 and not asks_open(runtime.ledger, time.time()):
+            if _nothing_to_do(runtime):
                 return 0
             lock = try_lock(drain_lock_path(settings))
             if lock is None:
