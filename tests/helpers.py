@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -39,6 +42,20 @@ def wait_until(probe: Callable[[], T], timeout: float = 15.0, interval: float = 
         time.sleep(interval)
         last = probe()
     return last
+
+
+HOOK_STOP_PAYLOAD = Path(__file__).parent / "hook_payloads" / "claude_stop.json"
+
+
+def run_probe(probe: str, args: tuple[str, ...], env: dict[str, str]) -> tuple[dict[str, Any], str]:
+    """Run ``probe`` (a ``python -c`` script that runs the CLI on its argv and prints a JSON line last)
+    with ``args``; ``hook`` gets a Claude Code Stop payload on stdin. Returns that line and stderr."""
+    stdin = HOOK_STOP_PAYLOAD.read_text() if args[:1] == ("hook",) else None
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *args], input=stdin, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.strip(), done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
 
 
 def hold_provider(fake: Any) -> threading.Event:

@@ -11,6 +11,7 @@ import pytest
 
 from tests.fakes.ntfy import CASE as NTFY
 from tests.fakes.ntfy import TOKEN, TOPIC, FakeNtfy
+from tests.helpers import run_probe
 from tests.server.conftest import server_env
 
 
@@ -258,17 +259,8 @@ def test_producers_load_no_consumer_http_client_pydantic_or_mcp_sdk(tmp_path: Pa
         timeout=60,
         check=True,
     )
-    stdin = (Path(__file__).parent / "hook_payloads" / "claude_stop.json").read_text() if args == ("hook",) else None
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE.format(CONSUMER=CONSUMER_MODULES), *args],
-        input=stdin,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result == {"code": 0, "loaded": []}, done.stderr
+    result, stderr = run_probe(PROBE.format(CONSUMER=CONSUMER_MODULES), args, env)
+    assert result == {"code": 0, "loaded": []}, stderr
 
 
 def test_send_takes_format_priority_url_and_source(cli, fake) -> None:

@@ -4,15 +4,13 @@ imports is time the person waits. With ntfy configured and MCP_PUSH_HOME set, a 
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.fakes.ntfy import CASE as NTFY
 from tests.fakes.ntfy import FakeNtfy
+from tests.helpers import run_probe
 from tests.server.conftest import server_env
 
 UNLOADED = (
@@ -41,17 +39,8 @@ print(json.dumps({{"code": code, "loaded": sorted(m for m in {names} if m in sys
 @pytest.mark.parametrize("args", [("hook",), ("send", "Deploy done", "v1.2 is live")], ids=["hook", "send"])
 def test_a_short_command_loads_only_what_it_uses(tmp_path: Path, fake: FakeNtfy, args: tuple[str, ...]) -> None:
     env = server_env(tmp_path / "home", NTFY.env(fake.url))
-    stdin = (Path(__file__).parent / "hook_payloads" / "claude_stop.json").read_text() if args == ("hook",) else None
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE.format(names=UNLOADED), *args],
-        input=stdin,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["code"] == 0, done.stderr
-    assert result["loaded"] == [], done.stderr
+    result, stderr = run_probe(PROBE.format(names=UNLOADED), args, env)
+    assert result["code"] == 0, stderr
+    assert result["loaded"] == [], stderr
     helpers = {"mcp_push.channels.base", "mcp_push.channels.errors", "mcp_push.channels.redact"}
     assert set(result["channels"]) - helpers == {"mcp_push.channels.ntfy"}
