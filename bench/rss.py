@@ -2,7 +2,8 @@
 
 Beside each, a baseline from the same run: the minimal MCP SDK server (`bench/_minimal_server.py`)
 after 200 calls of its one tool, and a bare process that imports what any Huey + httpx consumer
-imports. Peak RSS is the kernel's VmHWM of the process.
+imports. `serve --no-worker` splits serve's figure into the server's part and its embedded
+worker's. Peak RSS is the kernel's VmHWM of the process.
 
     python bench/rss.py [--calls 200]
 """
@@ -99,6 +100,15 @@ def main() -> int:
     serve = asyncio.run(
         after_calls(["-m", "mcp_push", "serve"], serve_env, "notify_send", {"title": "rss", "content": "c"}, args.calls)
     )
+    alone = asyncio.run(
+        after_calls(
+            ["-m", "mcp_push", "serve", "--no-worker"],
+            base_env(NTFY.env(fake.url)),
+            "notify_send",
+            {"title": "rss", "content": "c"},
+            args.calls,
+        )
+    )
     minimal = asyncio.run(after_calls([MINIMAL], base_env(), "echo", {"text": "hello"}, args.calls))
     fake.requests.clear()
     worker = worker_rss(base_env(NTFY.env(fake.url)), fake, args.calls)
@@ -106,6 +116,7 @@ def main() -> int:
     print(f"peak RSS (VmHWM), {args.calls} calls / deliveries, {sys.executable}")
     print(row("minimal MCPServer, one tool", minimal))
     print(row("mcp-push serve", serve, minimal, SERVE_TARGET))
+    print(row("mcp-push serve --no-worker", alone) + f"   (the embedded worker: {serve - alone:+.1f} MB)")
     print(row("python importing huey.consumer, httpx", bare))
     print(row("mcp-push worker", worker, bare, WORKER_TARGET))
     fake.stop()
