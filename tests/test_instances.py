@@ -223,6 +223,13 @@ def test_numbered_names_collide_with_no_declared_name() -> None:
     assert not {"TG_BOT_TOKEN_10", "TG_BOT_TOKEN_1", "APPRISE_URLS_2"} & declared_variables()
 
 
+@pytest.mark.parametrize("provider", list(all_channels()))
+def test_a_providers_variables_are_what_its_instances_read(provider: str) -> None:
+    cls = all_channels()[provider]
+    read = {cls.instance(n).variable(s.name) for n in range(1, cls.max_number + 1) for s in cls.settings}
+    assert set(cls.variables()) == read
+
+
 def test_the_login_shell_import_takes_numbered_names() -> None:
     names = wanted_names()
     assert {"TG_BOT_TOKEN", "TG_BOT_TOKEN_2", "TG_USER_ID_9", "APPRISE_URLS", "HITOKOTO"} <= names

@@ -214,12 +214,7 @@ def enabled_ids(env: Mapping[str, str]) -> list[str]:
 @cache
 def declared_variables() -> frozenset[str]:
     """Every variable a channel may read: each declared setting and its numbered forms (_2 … _9)."""
-    names: set[str] = set()
-    for cls in all_channels().values():
-        for number in range(1, cls.max_number + 1):
-            instance = cls.instance(number)
-            names.update(instance.variable(s.name) for s in cls.settings)
-    return frozenset(names)
+    return frozenset(name for cls in all_channels().values() for name in cls.variables())
 
 
 def configured_secrets(env: Mapping[str, str]) -> list[str]:

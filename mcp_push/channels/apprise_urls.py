@@ -118,6 +118,10 @@ class AppriseChannel(Channel):
         )
 
     @classmethod
+    def variables(cls) -> list[str]:
+        return [VARIABLE]  # every instance reads the one list
+
+    @classmethod
     def instances(cls, env: Mapping[str, str]) -> list[type[Channel]]:
         """One per URL (up to MAX_URLS), and apprise:1 always, as every provider's instance 1."""
         count = min(len(apprise_urls(env)), MAX_URLS)

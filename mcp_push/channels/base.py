@@ -278,7 +278,7 @@ class Channel(ABC):
         base = cls.provider()
         found = [base]
         for number in range(2, base.max_number + 1):
-            if any(env.get(f"{s.name}_{number}", "").strip() for s in base.settings):
+            if any(env.get(numbered(s.name, number), "").strip() for s in base.settings):
                 found.append(base.instance(number))
         return found
 
@@ -286,6 +286,14 @@ class Channel(ABC):
     def variable(cls, name: str) -> str:
         """The variable this instance reads for the declared setting ``name`` (TG_BOT_TOKEN_2)."""
         return name
+
+    @classmethod
+    def variables(cls) -> list[str]:
+        """Every variable the provider's accounts read (TG_BOT_TOKEN … TG_BOT_TOKEN_9), without making
+        the instance classes (each one is a class and a regex: listing names must not build 217)."""
+        base = cls.provider()
+        names = [s.name for s in base.settings]
+        return names + [numbered(name, n) for n in range(2, base.max_number + 1) for name in names]
 
     @classmethod
     def scope(cls, env: Mapping[str, str]) -> Mapping[str, str]:
@@ -426,6 +434,11 @@ class HttpChannel(Channel):
             ) from None
 
 
+def numbered(name: str, number: int) -> str:
+    """The variable account ``number`` reads for the declared setting ``name`` (TG_BOT_TOKEN_2)."""
+    return f"{name}_{number}"
+
+
 class NumberedEnv(Mapping[str, str]):
     """The environment as account ``number`` of a channel reads it: each of the channel's declared
     ``names`` is read as ``NAME_<number>`` (an unset one is unset: nothing comes from instance 1);
@@ -437,7 +450,7 @@ class NumberedEnv(Mapping[str, str]):
         self.number = number
 
     def _key(self, name: str) -> str:
-        return f"{name}_{self.number}" if name in self.names else name
+        return numbered(name, self.number) if name in self.names else name
 
     def __getitem__(self, name: str) -> str:
         return self.raw[self._key(name)]
@@ -450,7 +463,7 @@ class NumberedEnv(Mapping[str, str]):
             if name not in self.names:
                 yield name
         for name in sorted(self.names):
-            if f"{name}_{self.number}" in self.raw:
+            if numbered(name, self.number) in self.raw:
                 yield name
 
     def __len__(self) -> int:
@@ -469,7 +482,7 @@ def _numbered_instance(base: type[Channel], number: int) -> type[Channel]:
     pattern = re.compile(rf"(?<![A-Za-z0-9_])({alternatives})(?![A-Za-z0-9_])") if names else None
 
     def rename(text: str) -> str:
-        return pattern.sub(lambda m: f"{m.group(1)}_{number}", text) if pattern else text
+        return pattern.sub(lambda m: numbered(m.group(1), number), text) if pattern else text
 
     class Instance(base):  # type: ignore[valid-type,misc]
         id = f"{base.base_id}:{number}"
@@ -478,7 +491,7 @@ def _numbered_instance(base: type[Channel], number: int) -> type[Channel]:
 
         @classmethod
         def variable(cls, name: str) -> str:
-            return f"{name}_{number}" if name in names else name
+            return numbered(name, number) if name in names else name
 
         @classmethod
         def scope(cls, env: Mapping[str, str]) -> Mapping[str, str]:
