@@ -344,15 +344,15 @@ def _cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
             )
         except InputError as exc:  # the tool's argument names, as this command spells them
             raise InputError(str(exc).replace("timeout_seconds", "--timeout")) from None
-        if receipt.channels:
-            ensure_delivery(runtime)
-        if args.wait == 0:
-            if args.json:
-                print(as_json(receipt))
-            else:
-                say(f"{receipt.ticket} {receipt.status} run={receipt.run_id} channels={','.join(receipt.channels)}")
-            return EXIT_OK
-        try:
+        try:  # from the moment the question is out, Ctrl-C withdraws it (even while a drainer starts)
+            if receipt.channels:
+                ensure_delivery(runtime)
+            if args.wait == 0:
+                if args.json:
+                    print(as_json(receipt))
+                else:
+                    say(f"{receipt.ticket} {receipt.status} run={receipt.run_id} channels={','.join(receipt.channels)}")
+                return EXIT_OK
             doc = _wait_for_answer(notifier, receipt.ticket, args.wait)
         except KeyboardInterrupt:
             notifier.cancel(receipt.ticket)

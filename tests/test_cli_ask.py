@@ -175,3 +175,26 @@ def test_ctrl_c_withdraws_the_question(env, home) -> None:
     assert proc.returncode == 130
     assert f"the question {ticket} was withdrawn" in err
     assert answer(home, ticket, 0) == "ended"
+
+
+CTRL_C_AT_HANDOVER = """
+import os, signal, sys
+import mcp_push.tasks.drain as drain
+drain.ensure_delivery = lambda runtime: os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while a drainer starts
+from mcp_push.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_ctrl_c_before_the_wait_begins_withdraws_the_question_too(env, home) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", CTRL_C_AT_HANDOVER, "ask", "Drop the table?", "--wait", "50"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 130
+    assert "was withdrawn" in done.stderr, done.stderr
+    ticket = done.stderr.split("the question ")[1].split()[0]
+    assert answer(home, ticket, 0) == "ended"
