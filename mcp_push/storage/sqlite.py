@@ -34,7 +34,10 @@ class SqliteLedger(SqlLedger):
         self.path = str(path)
         self._busy_timeout = busy_timeout
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        # Every thread's read connection with the lock its thread holds while on it: close() takes
+        # each in turn (and _writer for the write connection), so it never closes a connection under
+        # a statement (that crashes the interpreter).
+        self._all: list[tuple[sqlite3.Connection, threading.RLock]] = []
         self._all_lock = threading.Lock()
         # Writers of this process queue here rather than in SQLite's busy handler, which sleeps
         # 1, 2, 5 ... 100 ms between looks at a lock another thread holds for a fraction of a millisecond.
@@ -54,15 +57,6 @@ class SqliteLedger(SqlLedger):
             raise ConfigError(
                 f"the ledger {self.path} cannot be opened ({exc}); move it aside or point MCP_PUSH_HOME elsewhere"
             ) from exc
-        with self._all_lock:
-            self._all.append(conn)
-        return conn
-
-    def _conn(self) -> sqlite3.Connection:
-        """This thread's connection for reads."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = self._connect()
         return conn
 
     @contextmanager
@@ -98,7 +92,15 @@ class SqliteLedger(SqlLedger):
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        yield self._conn()
+        """This thread's connection for reads."""
+        held = getattr(self._local, "conn", None)
+        if held is None:
+            held = self._local.conn = (self._connect(), threading.RLock())
+            with self._all_lock:
+                self._all.append(held)
+        conn, in_use = held
+        with in_use:
+            yield conn
 
     def _schema_version(self, conn: Any) -> int:
         return int(conn.execute("PRAGMA user_version").fetchone()[0])
@@ -120,9 +122,19 @@ class SqliteLedger(SqlLedger):
             ) from exc
 
     def close(self) -> None:
+        """Close every connection, each once the statement on it (if any) has ended.
+
+        A thread that outlives its worker (a listener finishing a long poll) may still be reading
+        or writing: closing a connection under its statement crashed the interpreter. Such a
+        thread's next call opens a connection of its own again.
+        """
         with self._all_lock:
-            for conn in self._all:
+            readers, self._all = self._all, []
+            self._local = threading.local()
+        for conn, in_use in readers:  # no lock held meanwhile: a reader may be waiting for a write turn
+            with in_use:
                 conn.close()
-            self._all.clear()
-        self._local = threading.local()
-        self._writer_conn = None
+        with self._writer:
+            if self._writer_conn is not None:
+                self._writer_conn.close()
+                self._writer_conn = None
