@@ -47,6 +47,11 @@ def wait_until(probe: Callable[[], T], timeout: float = 15.0, interval: float = 
 HOOK_STOP_PAYLOAD = Path(__file__).parent / "hook_payloads" / "claude_stop.json"
 
 
+def fresh_python(code: str) -> str:
+    """What ``code`` prints in a new interpreter (for what an import loads: this process has loaded everything)."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+
+
 def run_probe(probe: str, args: tuple[str, ...], env: dict[str, str]) -> tuple[dict[str, Any], str]:
     """Run ``probe`` (a ``python -c`` script that runs the CLI on its argv and prints a JSON line last)
     with ``args``; ``hook`` gets a Claude Code Stop payload on stdin. Returns that line and stderr."""

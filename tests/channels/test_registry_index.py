@@ -4,8 +4,6 @@ module says, so a hook can skip the modules its environment can not enable."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Mapping
 
 import pytest
@@ -19,6 +17,7 @@ from mcp_push.channels import (
     enabled_ids,
 )
 from mcp_push.channels.base import MAX_INSTANCES
+from tests.helpers import fresh_python
 
 
 def _declared_by(module: str) -> tuple[str, ...]:
@@ -82,8 +81,7 @@ def test_enabled_ids_import_only_the_modules_the_environment_names() -> None:
         "print(enabled_ids({'NTFY_TOPIC': 'alerts', 'TG_BOT_TOKEN_2': '1:x'})); "
         "print(sorted(m for m in sys.modules if m.startswith('mcp_push.channels.')))"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    ids, modules = done.stdout.splitlines()
+    ids, modules = fresh_python(code).splitlines()
     assert ids == "['ntfy']"  # telegram:2 lacks TG_USER_ID_2
     assert "mcp_push.channels.telegram" in modules and "mcp_push.channels.ntfy" in modules
     assert "mcp_push.channels.slack" not in modules and "mcp_push.channels.seal" not in modules

@@ -4,10 +4,8 @@ load neither the tree nor an emitter."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from mcp_push.render import DIALECTS, _emitters
+from tests.helpers import fresh_python
 
 
 def test_dialects_are_the_emitters_keys() -> None:
@@ -20,5 +18,4 @@ def test_importing_priority_loads_no_tree_or_emitter() -> None:
         "print(sorted(m for m in ('mcp_push.render.tree', 'mcp_push.render.emit', 'mcp_push.render.html') "
         "if m in sys.modules))"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
+    assert fresh_python(code).strip() == "[]"
