@@ -86,7 +86,8 @@ def _config_file(environ: Mapping[str, str]) -> Path | None:
 
 
 DB_SCHEMES = ("postgresql", "postgres")
-QUEUE_SCHEMES = ("redis", "rediss", "postgresql", "postgres")
+REDIS_SCHEMES = ("redis", "rediss")
+QUEUE_SCHEMES = (*REDIS_SCHEMES, *DB_SCHEMES)
 
 
 @dataclass(frozen=True)
@@ -499,6 +500,13 @@ class Settings:
     @property
     def queue_path(self) -> Path:
         return self.home / "queue.sqlite3"
+
+    @property
+    def queue_backend(self) -> str:
+        """Which queue MCP_PUSH_QUEUE_URL names: ``sqlite`` (unset), ``redis`` or ``postgres``."""
+        if not self.queue_url:
+            return "sqlite"
+        return "redis" if self.queue_url.split("://", 1)[0].lower() in REDIS_SCHEMES else "postgres"
 
     def origin_for(self, channel_id: str) -> str | None:
         """``MCP_PUSH_ORIGIN_<ID>``: where a channel's API really lives (relay, proxy, fake). An

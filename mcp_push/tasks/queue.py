@@ -53,7 +53,7 @@ def make_huey(settings: Settings) -> Huey:
             journal_mode="wal",
             timeout=30,
         )
-    if url.split("://", 1)[0].lower() in ("redis", "rediss"):
+    if settings.queue_backend == "redis":
         return _redis_huey(url, queue_name(settings))
     return _postgres_huey(url, queue_name(settings))
 

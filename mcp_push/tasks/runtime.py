@@ -45,8 +45,10 @@ QUEUE_DRIVERS = ("redis", "psycopg")
 
 def unused_drivers(settings: Settings) -> list[str]:
     """The queue drivers these settings never use: redis without a Redis queue, psycopg without PostgreSQL."""
-    scheme = settings.queue_url.split("://", 1)[0].lower() if settings.queue_url else ""
-    used = {"redis": scheme in ("redis", "rediss"), "psycopg": bool(settings.db_url) or scheme.startswith("postgres")}
+    used = {
+        "redis": settings.queue_backend == "redis",
+        "psycopg": bool(settings.db_url) or settings.queue_backend == "postgres",
+    }
     return [name for name in QUEUE_DRIVERS if not used[name]]
 
 
