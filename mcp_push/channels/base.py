@@ -18,6 +18,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
@@ -129,6 +130,9 @@ class HttpClients:
         return self._timeout
 
     def get(self, proxy: str | None = None) -> httpx.Client:
+        client = self._clients.get(proxy)  # made once per proxy: every later send skips the lock
+        if client is not None:
+            return client
         import httpx
 
         with self._lock:
@@ -243,7 +247,12 @@ class Channel(ABC):
         self._clients = clients
         self.origin = origin
         self.state: DeliveryState = MemoryState() if state is None else state
-        self.redact = Redactor(self.secret_values())
+
+    @cached_property
+    def redact(self) -> Redactor:
+        """Masks this channel's secrets in a text; made on the first error, not for every delivery
+        (a delivery that succeeds never needs it). A channel whose secrets change assigns a new one."""
+        return Redactor(self.secret_values())
 
     # --- instances -----------------------------------------------------
     @classmethod

@@ -79,10 +79,19 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False}).enable("strikethrough")
 
 
+# One line that starts with a letter and holds nothing Markdown reads (no emphasis, code, link,
+# entity or escape characters; no line break, tab or control character): markdown-it would make
+# it one paragraph of its text, so it is built without running markdown-it (most agent messages
+# are such a line; tests/render/test_tree.py compares both ways on generated lines).
+_PLAIN_LINE = re.compile(r"[^\W\d_][^\\`*_~\[\]<>&\x00-\x1f\x7f]*")
+
+
 def parse(source: str, fmt: str = "markdown") -> Node:
     """The tree of ``source``: Markdown, or (``fmt="text"``) literal text kept as written."""
     if fmt == "text":
         return literal(source)
+    if _PLAIN_LINE.fullmatch(source) and not source[-1].isspace():
+        return doc(para(*_autolinked(source)))
     return _blocks(_parser().parse(source))
 
 
