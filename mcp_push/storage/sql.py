@@ -536,14 +536,15 @@ class SqlLedger(Ledger):
     def _claim_joined(self, params: tuple[Any, ...]) -> Any:
         """The claimed delivery's row with its ticket's columns as ``t_<column>`` (None: not claimed).
 
-        The ticket is read after the claim, outside the write: its row never changes once its
-        deliveries exist, and the write lock is held for the one statement only.
+        The ticket is read after the claim's statement has committed, on the same connection: its
+        row never changes once its deliveries exist, no database lock is held for it, and that
+        connection's page cache is still valid (a reader's cache is dropped after every write of
+        another connection, so a read connection would fetch the pages again).
         """
         with self._write_one() as conn:
             claimed = conn.execute(_CLAIM, params).fetchall()
-        if not claimed:
-            return None
-        with self._read() as conn:
+            if not claimed:
+                return None
             ticket = conn.execute(f"SELECT {_TICKET_AS} FROM tickets t WHERE t.ticket = ?", (claimed[0]["ticket"],))
             return {**dict(claimed[0]), **dict(ticket.fetchone())}
 

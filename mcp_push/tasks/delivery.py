@@ -95,6 +95,7 @@ class _Task:
     later) in one ledger call; a try followed by an inline retry is written on its own first.
     """
 
+    delivery: Delivery
     tries: int = 0
     unwritten: _Try | None = None
 
@@ -322,27 +323,30 @@ class Deliverer:
             return False
         return exc.retry_after is None or exc.retry_after <= self.settings.try_wait_max
 
-    def _before_retry(self, delivery: Delivery, task: _Task) -> Callable[[RetryCallState], None]:
-        def write_and_renew(_: RetryCallState) -> None:
-            last = task.take()
-            if last is not None:
-                self.ledger.record_attempt(delivery.id, last.started, last.finished, last.outcome, last.error)
-            self.ledger.renew_lease(delivery.id, self.owner, self.settings.lease_seconds, self.clock())
+    def _write_and_renew(self, state: RetryCallState) -> None:
+        """Before an inline retry: write the failed try, and keep the lease for the next one."""
+        task: _Task = state.args[0]
+        delivery, last = task.delivery, task.take()
+        if last is not None:
+            self.ledger.record_attempt(delivery.id, last.started, last.finished, last.outcome, last.error)
+        self.ledger.renew_lease(delivery.id, self.owner, self.settings.lease_seconds, self.clock())
 
-        return write_and_renew
-
-    def _send(self, delivery: Delivery, channel: Channel, message: Message) -> str:
-        task = _Task()
-        retrying = Retrying(
+    @cached_property
+    def _retrying(self) -> Retrying:
+        """The inline retry policy, one for the worker (tenacity keeps each call's state per thread)."""
+        return Retrying(
             stop=stop_after_attempt(self.settings.try_attempts),
             retry=retry_if_exception(self._retry_inline),
             wait=self._tenacity_wait,
             sleep=self._pause,
-            before_sleep=self._before_retry(delivery, task),
+            before_sleep=self._write_and_renew,
             reraise=True,
         )
+
+    def _send(self, delivery: Delivery, channel: Channel, message: Message) -> str:
+        task = _Task(delivery)
         try:
-            retrying(self._attempt, task, channel, message)
+            self._retrying(self._attempt, task, channel, message)
         except _Halted as halted:
             return self._release(delivery, task, halted.resume_at)
         except _Defer as deferral:
