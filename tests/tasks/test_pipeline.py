@@ -51,6 +51,18 @@ def test_provider_down_then_back_goes_through_retrying(start, fake) -> None:
     assert final.status == "success" and final.tickets[0].deliveries[0].attempts == 4
 
 
+def test_deliveries_retried_at_once_each_count_their_own_tries(start, fake) -> None:
+    # One tenacity policy serves every worker thread: each inline round writes its tries to its own
+    # delivery (the task travels in the call's arguments) and stops after its own three.
+    fake.default_mode = "transient"
+    runtime, notifier = start({"MCP_PUSH_RETRY_BASE": "600"})
+    tickets = [notifier.send(f"t{i}", "c").ticket for i in range(2)]
+    wait_until(lambda: all(delivery_status(runtime, ticket) == "retrying" for ticket in tickets), what="both retrying")
+    attempts = [notifier.status(ticket=ticket).tickets[0].deliveries[0].attempts for ticket in tickets]
+    assert attempts == [3, 3]
+    assert len(fake.requests) == 6
+
+
 def test_past_the_maximum_age_the_delivery_fails(start, fake) -> None:
     fake.default_mode = "transient"
     runtime, notifier = start({"MCP_PUSH_MAX_AGE": "1"})
