@@ -402,14 +402,19 @@ def _events(env: Mapping[str, str], knob: Knob) -> frozenset[str]:
     return frozenset(chosen)
 
 
+def url_scheme(url: str) -> str:
+    """The scheme of a backend URL, lower-cased ('' without ``://``): what its validation and
+    ``Settings.queue_backend`` both read."""
+    return url.split("://", 1)[0].lower() if "://" in url else ""
+
+
 def _url(env: Mapping[str, str], knob: Knob) -> str | None:
     """A backend URL, checked for a scheme we support (the server itself is checked at start)."""
     key, schemes = knob.var, knob.schemes
     raw = env.get(key, "").strip()
     if not raw:
         return None
-    scheme = raw.split("://", 1)[0].lower() if "://" in raw else ""
-    if scheme not in schemes:
+    if url_scheme(raw) not in schemes:
         from mcp_push.channels.redact import split_userinfo  # only on this error path: it loads the channels
 
         shown = split_userinfo(raw)[3][:60]  # never the userinfo: it may hold the password
@@ -506,7 +511,7 @@ class Settings:
         """Which queue MCP_PUSH_QUEUE_URL names: ``sqlite`` (unset), ``redis`` or ``postgres``."""
         if not self.queue_url:
             return "sqlite"
-        return "redis" if self.queue_url.split("://", 1)[0].lower() in REDIS_SCHEMES else "postgres"
+        return "redis" if url_scheme(self.queue_url) in REDIS_SCHEMES else "postgres"
 
     def origin_for(self, channel_id: str) -> str | None:
         """``MCP_PUSH_ORIGIN_<ID>``: where a channel's API really lives (relay, proxy, fake). An

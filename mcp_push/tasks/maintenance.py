@@ -50,7 +50,7 @@ def catch_up(runtime: Runtime, *, drain: bool) -> list[int]:
     doubled. Otherwise this is the regular sweep.
     """
     now = time.time()
-    shared = runtime.settings.queue_url is not None
+    shared = runtime.settings.queue_backend != "sqlite"
     alone = drain or live_worker_count(runtime.ledger, now, exclude=runtime.owner) == 0
     if runtime.huey.pending_count() == 0 or (alone and not shared):
         due = runtime.ledger.due_for_sweep(now, 0.0, unclaimed=True)

@@ -173,7 +173,7 @@ class Runtime:
     @property
     def wakes_workers(self) -> bool:
         """Only the SQLite queue needs nudging; Redis blocks and PostgreSQL listens by themselves."""
-        return self.settings.queue_url is None
+        return self.settings.queue_backend == "sqlite"
 
     # --- putting work on the queue -------------------------------------------------------
     def dispatch(self, delivery_ids: list[int]) -> None:
