@@ -86,11 +86,16 @@ def _parser() -> MarkdownIt:
 _PLAIN_LINE = re.compile(r"[^\W\d_][^\\`*_~\[\]<>&\x00-\x1f\x7f]*")
 
 
+def is_plain_line(source: str) -> bool:
+    """Whether ``source`` is such a line (markdown-it strips a trailing space, so none may end it)."""
+    return bool(_PLAIN_LINE.fullmatch(source)) and not source[-1].isspace()
+
+
 def parse(source: str, fmt: str = "markdown") -> Node:
     """The tree of ``source``: Markdown, or (``fmt="text"``) literal text kept as written."""
     if fmt == "text":
         return literal(source)
-    if _PLAIN_LINE.fullmatch(source) and not source[-1].isspace():
+    if is_plain_line(source):
         return doc(para(*_autolinked(source)))
     return _blocks(_parser().parse(source))
 

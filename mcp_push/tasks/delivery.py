@@ -324,7 +324,9 @@ class Deliverer:
         return exc.retry_after is None or exc.retry_after <= self.settings.try_wait_max
 
     def _write_and_renew(self, state: RetryCallState) -> None:
-        """Before an inline retry: write the failed try, and keep the lease for the next one."""
+        """Before an inline retry: write the failed try, and keep the lease for the next one.
+
+        ``state.args`` are those ``_send`` passes to ``_attempt``: (task, channel, message)."""
         task: _Task = state.args[0]
         delivery, last = task.delivery, task.take()
         if last is not None:

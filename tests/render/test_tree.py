@@ -7,15 +7,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mcp_push.render import tree
-from mcp_push.render.tree import _PLAIN_LINE, parse
+from mcp_push.render.tree import is_plain_line, parse
 
 
 def by_markdown_it(source: str) -> tree.Node:
     return tree._blocks(tree._parser().parse(source))
-
-
-def takes_shortcut(source: str) -> bool:
-    return bool(_PLAIN_LINE.fullmatch(source)) and not source[-1].isspace()
 
 
 # Every ASCII character Markdown might read, the whitespace it might strip or keep, and letters,
@@ -29,7 +25,7 @@ LINES = st.text(alphabet=ALPHABET, min_size=1, max_size=40)
 @settings(max_examples=3000, deadline=None)
 @given(st.builds(lambda head, rest: head + rest, st.sampled_from("aZé中ßx"), LINES))
 def test_a_line_that_takes_the_shortcut_parses_as_markdown_it_parses_it(source: str) -> None:
-    if takes_shortcut(source):
+    if is_plain_line(source):
         assert parse(source) == by_markdown_it(source)
 
 
@@ -46,7 +42,7 @@ def test_a_line_that_takes_the_shortcut_parses_as_markdown_it_parses_it(source: 
     ],
 )
 def test_everyday_lines_take_the_shortcut_and_match_markdown_it(source: str) -> None:
-    assert takes_shortcut(source)
+    assert is_plain_line(source)
     assert parse(source) == by_markdown_it(source)
 
 
@@ -73,4 +69,4 @@ def test_everyday_lines_take_the_shortcut_and_match_markdown_it(source: str) -> 
     ],
 )
 def test_lines_markdown_reads_go_through_markdown_it(source: str) -> None:
-    assert not takes_shortcut(source)
+    assert not is_plain_line(source)
